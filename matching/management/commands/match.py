@@ -1,0 +1,71 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from jobmatch_site.commands import command_tenant
+from matching.models import Kind
+from matching.selectors import get_record_by_external_id
+from matching.services import SearchFilters, parse_languages, search
+
+
+class Command(BaseCommand):
+    help = "Top-k matches for a vacancy, a candidate, or free text, within one tenant."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tenant", required=True, help="tenant slug")
+        query = parser.add_mutually_exclusive_group(required=True)
+        query.add_argument("--vacancy", metavar="EXT_ID", help="find candidates for this vacancy")
+        query.add_argument("--candidate", metavar="EXT_ID", help="find vacancies for this candidate")
+        query.add_argument("--text", help="free text; needs --kind")
+        parser.add_argument("--kind", choices=[kind.value for kind in Kind], help="what --text looks for")
+        parser.add_argument("--k", type=int, default=10)
+        parser.add_argument("--country")
+        parser.add_argument("--city")
+        parser.add_argument(
+            "--language",
+            action="append",
+            default=[],
+            metavar="CODE:LEVEL",
+            help="minimum level, e.g. en:B2 (repeatable)",
+        )
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args: object, tenant: str, **options: object) -> None:
+        if options["text"] is not None and not options["kind"]:
+            raise CommandError("--text needs --kind candidates|vacancies", returncode=2)
+        with command_tenant(tenant) as scoped:
+            filters = SearchFilters.from_params(
+                {
+                    "country": options["country"] or "",
+                    "city": options["city"] or "",
+                    "languages": parse_languages(";".join(options["language"]), field_name="--language"),
+                }
+            )
+            if options["vacancy"] is not None:
+                record = get_record_by_external_id(tenant=scoped, kind=Kind.VACANCIES, external_id=options["vacancy"])
+                query = {"record": record, "target": Kind.CANDIDATES}
+            elif options["candidate"] is not None:
+                record = get_record_by_external_id(
+                    tenant=scoped, kind=Kind.CANDIDATES, external_id=options["candidate"]
+                )
+                query = {"record": record, "target": Kind.VACANCIES}
+            else:
+                query = {"text": options["text"], "target": Kind(options["kind"])}
+            result = search(tenant=scoped, filters=filters, k=options["k"], **query)
+        rows = [
+            {
+                "kind": m.kind.value,
+                "external_id": m.record.external_id,
+                "title": m.record.title,
+                "similarity": round(m.similarity, 4),
+                "confidence": m.confidence,
+                "is_match": m.is_match,
+            }
+            for m in result.matches
+        ]
+        if options["json"]:
+            self.stdout.write(json.dumps({"encoder": result.encoder, "threshold": result.threshold, "results": rows}))
+            return
+        self.stdout.write(f"encoder {result.encoder}; {len(rows)} {result.kind.value}")
+        for row in rows:
+            self.stdout.write(f"{row['similarity']:.3f}  {row['external_id']:<16} {row['title']}")

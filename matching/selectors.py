@@ -1,0 +1,34 @@
+"""Reads of matching/ data; never writes. Another tenant's row reads exactly like a missing one."""
+
+from django.db.models import Q, QuerySet
+
+from tenants.models import Tenant
+
+from .errors import MatchingError
+from .models import Kind, Record
+from .services.search import SearchFilters
+
+
+def get_record(*, tenant: Tenant, kind: Kind, record_id: int | str) -> Record:
+    try:
+        return kind.record_model.objects.get(tenant=tenant, pk=int(record_id))
+    except (kind.record_model.DoesNotExist, ValueError, TypeError):
+        raise MatchingError(f"{kind.singular} {record_id} not found", status=404) from None
+
+
+def get_record_by_external_id(*, tenant: Tenant, kind: Kind, external_id: str) -> Record:
+    try:
+        return kind.record_model.objects.get(tenant=tenant, external_id=external_id)
+    except kind.record_model.DoesNotExist:
+        raise MatchingError(
+            f"no {kind.value} row with external_id {external_id!r}", field="external_id", status=404
+        ) from None
+
+
+def list_records(*, tenant: Tenant, kind: Kind, filters: SearchFilters | None = None, query: str = "") -> QuerySet:
+    rows = kind.record_model.objects.filter(tenant=tenant)
+    if filters is not None:
+        rows = rows.filter(filters.as_q(prefix=""))
+    if query:
+        rows = rows.filter(Q(title__icontains=query) | Q(external_id=query))
+    return rows.order_by("-id")

@@ -1,0 +1,182 @@
+"""The demo tenant: real occupations from ESCO as vacancies and candidates, with plausible places and languages."""
+
+import csv
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from tenants.models import Membership, Tenant
+from tenants.scoping import tenant_scope
+from tenants.services import ensure_member, ensure_tenant
+
+from ..models import Kind
+from .records import upsert_records
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+ESCO_CSV = DATA_DIR / "esco_v1.1.1_occupations_en.csv"
+DEMO_USERNAME, DEMO_PASSWORD = "demo", "jobmatch-demo"
+OCCUPATIONS, VACANCIES_PER_OCCUPATION, CANDIDATES_PER_OCCUPATION = 60, 3, 6
+# (country, city, lat, lon, local language)
+CITIES = [
+    ("DE", "Berlin", 52.52, 13.405, "de"),
+    ("DE", "Munich", 48.137, 11.575, "de"),
+    ("FR", "Paris", 48.857, 2.352, "fr"),
+    ("FR", "Lyon", 45.764, 4.836, "fr"),
+    ("NL", "Amsterdam", 52.368, 4.904, "nl"),
+    ("ES", "Madrid", 40.417, -3.704, "es"),
+    ("GB", "London", 51.507, -0.128, "en"),
+    ("IE", "Dublin", 53.35, -6.26, "en"),
+    ("PL", "Warsaw", 52.23, 21.012, "pl"),
+    ("IT", "Milan", 45.464, 9.19, "it"),
+    ("PT", "Lisbon", 38.722, -9.139, "pt"),
+    ("AT", "Vienna", 48.208, 16.373, "de"),
+]
+LEVELS = ["B1", "B2", "C1", "C2"]
+# Always in the demo, so the README's examples and the exclusion-rule example (nurse vs veterinary nurse) work.
+FEATURED = [
+    "software developer",
+    "web developer",
+    "data scientist",
+    "nurse responsible for general care",
+    "specialist nurse",
+    "veterinary nurse",
+    "accountant",
+    "sales assistant",
+    "welder",
+    "cook",
+    "electrician",
+    "mechanical engineer",
+    "recruitment consultant",
+    "warehouse worker",
+]
+
+
+@dataclass(frozen=True)
+class Occupation:
+    uri: str
+    isco_group: str
+    label: str
+    alt_labels: list[str]
+    description: str
+
+
+def load_esco_occupations(path: Path = ESCO_CSV) -> list[Occupation]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [
+            Occupation(
+                uri=row["conceptUri"],
+                isco_group=row["iscoGroup"],
+                label=row["preferredLabel"].strip(),
+                alt_labels=[label.strip() for label in row["altLabels"].split("\n") if label.strip()],
+                description=row["description"].strip(),
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+def _first_sentences(text: str, limit: int = 420) -> str:
+    cut = text[:limit]
+    return cut[: cut.rfind(".") + 1] if "." in cut else cut
+
+
+def _languages(rng: random.Random, local: str) -> dict[str, str]:
+    languages = {local: "C2"}
+    if local != "en":
+        languages["en"] = rng.choice(LEVELS)
+    if rng.random() < 0.3:
+        languages[rng.choice(["de", "fr", "es", "it"])] = rng.choice(LEVELS[:3])
+    return languages
+
+
+def _place(rng: random.Random) -> dict:
+    country, city, lat, lon, local = rng.choice(CITIES)
+    return {"country": country, "city": city, "latitude": lat, "longitude": lon, "_local": local}
+
+
+def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
+    """Deterministic vacancies and candidates: several of each per occupation, so neighbours are meaningful."""
+    rng = random.Random(seed)
+    occupations = sorted((o for o in load_esco_occupations() if len(o.alt_labels) >= 3), key=lambda o: o.uri)
+    featured = [o for o in occupations if o.label in FEATURED]
+    others = [o for o in occupations if o.label not in FEATURED]
+    chosen = featured + rng.sample(others, OCCUPATIONS - len(featured))
+    vacancies, candidates = [], []
+    for number, occupation in enumerate(chosen):
+        for i in range(VACANCIES_PER_OCCUPATION):
+            place = _place(rng)
+            title = occupation.label if i == 0 else rng.choice(occupation.alt_labels)
+            seniority = rng.choice(["", "", "Senior ", "Junior "])
+            vacancies.append(
+                {
+                    "external_id": f"V-{number:03d}-{i}",
+                    "title": f"{seniority}{title}"[:300],
+                    "description": f"We are hiring in {place['city']}. {_first_sentences(occupation.description)}",
+                    "country": place["country"],
+                    "city": place["city"],
+                    "latitude": place["latitude"],
+                    "longitude": place["longitude"],
+                    "languages": {place["_local"]: rng.choice(["B2", "C1"])}
+                    | ({"en": "B2"} if rng.random() < 0.5 else {}),
+                    "custom_fields": {
+                        "contract": rng.choice(["permanent", "temporary", "freelance"]),
+                        "remote": rng.choice(["yes", "no"]),
+                    },
+                }
+            )
+        for i in range(CANDIDATES_PER_OCCUPATION):
+            place = _place(rng)
+            title = rng.choice(occupation.alt_labels)
+            years = rng.randint(1, 20)
+            candidates.append(
+                {
+                    "external_id": f"C-{number:03d}-{i}",
+                    "title": title[:300],
+                    "description": f"{years} years of experience as {title}. "
+                    + _first_sentences(occupation.description, 260),
+                    "country": place["country"],
+                    "city": place["city"],
+                    "latitude": place["latitude"],
+                    "longitude": place["longitude"],
+                    "languages": _languages(rng, place["_local"]),
+                    "custom_fields": {
+                        "seniority": "senior" if years >= 8 else "mid" if years >= 3 else "junior",
+                        "remote": rng.choice(["yes", "no"]),
+                    },
+                }
+            )
+    return vacancies, candidates
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    tenant: Tenant
+    username: str
+    password: str
+    vacancies: int
+    candidates: int
+
+
+def seed_demo(*, slug: str = "demo") -> DemoReport:
+    """Create or refresh the demo tenant; running it again changes nothing and re-encodes nothing."""
+    vacancies, candidates = demo_rows()
+    with transaction.atomic():
+        tenant = ensure_tenant(slug=slug, name=f"{slug.title()} Recruiting")
+        user, _ = User.objects.get_or_create(username=DEMO_USERNAME if slug == "demo" else f"{slug}-demo")
+        if not user.check_password(DEMO_PASSWORD) or not user.is_staff:
+            user.set_password(DEMO_PASSWORD)
+            user.is_staff = True  # a tenant admin manages exclusion rules in Django admin
+            user.save()
+        ensure_member(tenant=tenant, user=user, role=Membership.Role.ADMIN)
+        with tenant_scope(tenant.id):
+            upsert_records(tenant=tenant, kind=Kind.VACANCIES, rows=vacancies)
+            upsert_records(tenant=tenant, kind=Kind.CANDIDATES, rows=candidates)
+    return DemoReport(
+        tenant=tenant,
+        username=user.username,
+        password=DEMO_PASSWORD,
+        vacancies=len(vacancies),
+        candidates=len(candidates),
+    )

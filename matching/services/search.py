@@ -1,0 +1,169 @@
+"""Filtered nearest-neighbour search within a tenant, on the tenant's active encoder only."""
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Cast
+from pgvector.django import CosineDistance, VectorField
+
+from tenants.models import Tenant
+
+from ..errors import MatchingError
+from ..models import CEFR_LEVELS, EncoderVersion, Kind, Record
+from .encoding import active_encoder_version, encoder_for, text_hash
+from .records import MAX_DESCRIPTION_CHARS, parse_languages
+
+MAX_K = 100
+FILTER_KEYS = ("country", "city", "languages", "custom")
+MAX_FILTER_TERMS = 50
+# Iterative scans keep walking the graph until k rows pass the filters (pgvector >= 0.8); relaxed order is
+# re-sorted below. ef_search bounds each step's candidate list: recall against exact search is in bench/search.py.
+HNSW_EF_SEARCH = 100
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    country: str = ""
+    city: str = ""
+    languages: dict[str, str] = field(default_factory=dict)  # code -> minimum CEFR level
+    custom: dict[str, object] = field(default_factory=dict)  # equality on custom fields
+
+    @classmethod
+    def from_params(cls, params: Mapping | None) -> "SearchFilters":
+        params = params or {}
+        if not isinstance(params, Mapping):
+            raise MatchingError("filters must be an object", field="filters")
+        if unknown := sorted(set(params) - set(FILTER_KEYS)):
+            raise MatchingError(
+                f"unknown filter {unknown[0]!r} (known: {', '.join(FILTER_KEYS)})", field=f"filters.{unknown[0]}"
+            )
+        custom = params.get("custom") or {}
+        if not isinstance(custom, Mapping) or any(not isinstance(v, str | int | float | bool) for v in custom.values()):
+            raise MatchingError("custom filters map field names to a string, number or boolean", field="filters.custom")
+        languages = parse_languages(params.get("languages"), field_name="filters.languages")
+        if len(custom) + len(languages) > MAX_FILTER_TERMS:
+            raise MatchingError(f"at most {MAX_FILTER_TERMS} filter terms", field="filters")
+        country, city = params.get("country") or "", params.get("city") or ""
+        if not isinstance(country, str) or not isinstance(city, str):
+            raise MatchingError("country and city filters are strings", field="filters.country")
+        if country and (len(country.strip()) != 2 or not country.strip().isalpha()):
+            raise MatchingError(f"country filter {country!r} is not an ISO 3166 alpha-2 code", field="filters.country")
+        return cls(country=country.strip().upper(), city=city.strip(), languages=languages, custom=dict(custom))
+
+    def as_q(self, prefix: str = "record__") -> Q:
+        q = Q()
+        if self.country:
+            q &= Q(**{f"{prefix}country": self.country})
+        if self.city:
+            q &= Q(**{f"{prefix}city__iexact": self.city})
+        for code, minimum in self.languages.items():  # B2 admits B2, C1 and C2
+            q &= Q(**{f"{prefix}languages__{code}__in": list(CEFR_LEVELS[CEFR_LEVELS.index(minimum) :])})
+        if self.custom:
+            q &= Q(**{f"{prefix}custom_fields__contains": self.custom})
+        return q
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: Kind
+    record: Record
+    similarity: float
+    confidence: float | None
+    is_match: bool | None  # null until the tenant's threshold is calibrated (issue: calibrated thresholds)
+
+    @property
+    def record_id(self) -> int:
+        return self.record.pk
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    encoder: str
+    kind: Kind
+    matches: list[Match]
+    threshold: float | None = None
+
+
+def query_vector(*, tenant: Tenant, version: EncoderVersion, kind: Kind, record: Record) -> np.ndarray:
+    """The record's stored vector when current, else encoded now (a search never waits on the worker)."""
+    stored = (
+        kind.embedding_model.objects.filter(
+            tenant=tenant, encoder_version=version, record=record, text_hash=text_hash(record.text_for_encoding)
+        )
+        .values_list("vector", flat=True)
+        .first()
+    )
+    if stored is not None:
+        return np.asarray(stored, dtype=np.float32)
+    vectors, _ = encoder_for(version).encode([record.text_for_encoding])
+    return vectors[0]
+
+
+def search(
+    *,
+    tenant: Tenant,
+    target: Kind,
+    k: int = 10,
+    filters: SearchFilters | None = None,
+    record: Record | None = None,
+    text: str | None = None,
+) -> SearchResult:
+    """Top-k `target` rows for a record of the other kind, or for free text, nearest first."""
+    if not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise MatchingError(f"k must be between 1 and {MAX_K}", field="k")
+    if (record is None) == (text is None):
+        raise MatchingError("search by a record or by text, not both or neither", field="text")
+    version = active_encoder_version(tenant=tenant)
+    if record is not None:
+        if record.tenant_id != tenant.id:
+            raise MatchingError("not found", status=404)  # same answer as an id that never existed
+        source = Kind.VACANCIES if record._meta.model is Kind.VACANCIES.record_model else Kind.CANDIDATES
+        if source == target:
+            raise MatchingError(f"a {record._meta.verbose_name} is matched against {source.other.value}", field="kind")
+        query = query_vector(tenant=tenant, version=version, kind=source, record=record)
+    else:
+        text = text.strip() if isinstance(text, str) else ""
+        if not text or len(text) > MAX_DESCRIPTION_CHARS:
+            raise MatchingError(f"text must be 1 to {MAX_DESCRIPTION_CHARS} characters", field="text")
+        query = encoder_for(version).encode([text])[0][0]
+    hits = nearest(tenant=tenant, target=target, version=version, query=query, filters=filters or SearchFilters(), k=k)
+    return SearchResult(encoder=version.name, kind=target, matches=hits)
+
+
+def nearest_rows(
+    *, tenant: Tenant, target: Kind, version: EncoderVersion, query: np.ndarray, filters: SearchFilters
+) -> QuerySet:
+    """All matching rows of `target`, nearest first; slice it inside hnsw_search_settings()."""
+    # Same cast and version predicate as the partial HNSW index (vector_index.py), or the planner cannot use it.
+    distance = CosineDistance(Cast("vector", VectorField(dimensions=version.dimension)), query.tolist())
+    return (
+        target.embedding_model.objects.filter(tenant=tenant, encoder_version=version)
+        .filter(filters.as_q())
+        .select_related("record")
+        .annotate(distance=distance)
+        .order_by("distance")
+    )
+
+
+@contextmanager
+def hnsw_search_settings() -> Iterator[None]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
+        yield
+
+
+def nearest(
+    *, tenant: Tenant, target: Kind, version: EncoderVersion, query: np.ndarray, filters: SearchFilters, k: int
+) -> list[Match]:
+    rows = nearest_rows(tenant=tenant, target=target, version=version, query=query, filters=filters)
+    with hnsw_search_settings():
+        hits = sorted(rows[:k], key=lambda row: row.distance)  # relaxed order: re-sort the k rows
+    return [
+        Match(kind=target, record=hit.record, similarity=1.0 - hit.distance, confidence=hit.confidence, is_match=None)
+        for hit in hits
+    ]

@@ -1,0 +1,43 @@
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from .models import Tenant
+from .scoping import _current_tenant_id
+from .services import role_in, tenants_of
+
+SESSION_TENANT_KEY = "tenant_id"
+
+
+class TenantMiddleware:
+    """Sets request.tenant from the logged-in user's chosen membership, and scopes the request to it.
+
+    API-key requests get their tenant later, in DRF authentication; either way the scope ends with the request.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.tenant, request.tenant_role = None, None
+        token = _current_tenant_id.set(None)
+        try:
+            if request.user.is_authenticated:
+                self._enter_session_tenant(request)
+            return self.get_response(request)
+        finally:
+            _current_tenant_id.reset(token)
+
+    @staticmethod
+    def _enter_session_tenant(request: HttpRequest) -> None:
+        wanted = request.session.get(SESSION_TENANT_KEY)
+        role = role_in(user=request.user, tenant_id=wanted) if wanted else None
+        if role is None:  # no choice yet, or a membership that was removed since
+            memberships = tenants_of(user=request.user)
+            if not memberships:
+                return
+            wanted = memberships[0].id
+            role = role_in(user=request.user, tenant_id=wanted)
+            request.session[SESSION_TENANT_KEY] = wanted
+        request.tenant, request.tenant_role = Tenant.objects.get(pk=wanted), role
+        _current_tenant_id.set(wanted)

@@ -1,0 +1,93 @@
+"""Tenants, memberships and API keys."""
+
+import hashlib
+import hmac
+import secrets
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from .errors import TenancyError
+from .models import ApiKey, Membership, Tenant
+
+API_KEY_PREFIX = "jm"
+ALL_SCOPES = [scope.value for scope in ApiKey.Scope]
+
+
+def get_tenant_by_slug(*, slug: str) -> Tenant:
+    try:
+        return Tenant.objects.get(slug=slug)
+    except Tenant.DoesNotExist:
+        raise TenancyError(f"unknown tenant {slug!r}", field="tenant", status=404) from None
+
+
+def ensure_tenant(*, slug: str, name: str) -> Tenant:
+    """The tenant with this slug, created (with the default encoder active) when missing."""
+    from matching.services import ensure_base_encoder
+
+    tenant, created = Tenant.objects.get_or_create(slug=slug, defaults={"name": name})
+    if tenant.active_encoder_id is None:
+        tenant.active_encoder = ensure_base_encoder()
+        tenant.save(update_fields=["active_encoder"])
+    return tenant
+
+
+def ensure_member(*, tenant: Tenant, user: User, role: str = Membership.Role.RECRUITER) -> Membership:
+    membership, _ = Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": role})
+    return membership
+
+
+def tenants_of(*, user: User) -> list[Tenant]:
+    return [m.tenant for m in Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__slug")]
+
+
+def role_in(*, user: User, tenant_id: int) -> str | None:
+    return Membership.objects.filter(user=user, tenant_id=tenant_id).values_list("role", flat=True).first()
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_api_key(
+    *, tenant: Tenant, name: str, scopes: list[str] | None = None, created_by: User | None = None
+) -> tuple[ApiKey, str]:
+    """A new key and its plaintext, which is shown once and never stored."""
+    scopes = list(ALL_SCOPES if scopes is None else scopes)
+    if unknown := sorted(set(scopes) - set(ALL_SCOPES)):
+        raise TenancyError(f"unknown scope(s): {', '.join(unknown)}", field="scopes")
+    if not name.strip():
+        raise TenancyError("a key needs a name", field="name")
+    prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
+    key = ApiKey.unscoped.create(
+        tenant=tenant,
+        name=name.strip(),
+        prefix=prefix,
+        secret_hash=_hash_secret(secret),
+        scopes=scopes,
+        created_by=created_by,
+    )
+    return key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
+
+
+def revoke_api_key(*, key: ApiKey) -> None:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+
+
+def authenticate_api_key(*, raw: str) -> ApiKey | None:
+    """The live key that `raw` is the plaintext of, or None; compared in constant time."""
+    parts = raw.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+        return None
+    # Before any tenant is known: the lookup by prefix is the one place a key is read across tenants.
+    key = ApiKey.unscoped.select_related("tenant").filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(parts[2])):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:  # one write a minute, not per call
+        ApiKey.unscoped.filter(pk=key.pk).update(last_used_at=now)
+    return key

@@ -1,0 +1,132 @@
+"""Fixtures on real services: the embedded PostgreSQL (test_ database) and Redis (db 1), a real Celery worker."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from jobmatch_site import embedded
+from tenants.models import Tenant
+from tenants.services import create_api_key, ensure_tenant
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    embedded.stop_started_here()  # a server this test run started does not outlive it
+
+
+@pytest.fixture
+def acme(db) -> Tenant:
+    return ensure_tenant(slug="acme", name="Acme Recruiting")
+
+
+@pytest.fixture
+def globex(db) -> Tenant:
+    return ensure_tenant(slug="globex", name="Globex Talent")
+
+
+@pytest.fixture
+def api_client(db) -> Callable[..., APIClient]:
+    """api_client(tenant, scopes=None): a client holding a fresh API key of that tenant."""
+
+    def make(tenant: Tenant, scopes: list[str] | None = None) -> APIClient:
+        _, secret = create_api_key(tenant=tenant, name="test", scopes=scopes)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+        return client
+
+    return make
+
+
+def wait_until(predicate: Callable[[], object], *, timeout_s: float = 60, what: str = "condition") -> object:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def subprocess_env() -> dict[str, str]:
+    """Environment for a child process (worker, manage.py) that must see this test run's database."""
+    settings = connection.settings_dict
+    host = settings["HOST"]
+    url = f"postgresql://{settings['USER']}@/{settings['NAME']}?host={host}"
+    return os.environ | {"DJANGO_SETTINGS_MODULE": "jobmatch_site.settings_test", "DATABASE_URL": url}
+
+
+def manage(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run manage.py as a separate process, as a user's shell would (real exit codes, real stderr)."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+class Worker:
+    """A real `celery worker` process against the test database and the embedded Redis."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self.log = ROOT / "var" / "test-worker.log"
+
+    def start(self) -> None:
+        self.log.parent.mkdir(exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "jobmatch_site",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            env=subprocess_env(),
+            cwd=ROOT,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL: no warm shutdown, no acknowledgement; what it held must be redelivered."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
+    from jobmatch_site.celery import app
+
+    with django_db_blocker.unblock():
+        app.control.purge()  # tasks left by an earlier, interrupted run point at rows that no longer exist
+        worker = Worker()
+        worker.start()
+    yield worker
+    worker.stop()

@@ -1,0 +1,80 @@
+"""A key of tenant A can read, list, search, change or delete nothing of tenant B: B's ids answer like missing ones."""
+
+import pytest
+
+from matching.models import Kind, Vacancy
+from tenants.scoping import tenant_scope
+from tests.factories import candidate, vacancy
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def theirs(globex):
+    return {
+        "vacancy": vacancy(globex, "Welder", external_id="shared-1"),
+        "candidate": candidate(globex, "Welder", external_id="shared-2"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["vacancies", "candidates"])
+def test_another_tenants_row_reads_as_missing(acme, globex, theirs, api_client, kind):
+    row = theirs["vacancy" if kind == "vacancies" else "candidate"]
+    client = api_client(acme)
+    assert client.get(f"/api/v1/{kind}/{row.id}/").status_code == 404
+    assert client.get(f"/api/v1/{kind}/999999999/").status_code == 404  # the same answer as an id never used
+
+
+@pytest.mark.parametrize("kind", ["vacancies", "candidates"])
+def test_another_tenants_row_cannot_be_changed_or_deleted(acme, globex, theirs, api_client, kind):
+    row = theirs["vacancy" if kind == "vacancies" else "candidate"]
+    client = api_client(acme)
+    assert client.patch(f"/api/v1/{kind}/{row.id}/", {"title": "Hacked"}, format="json").status_code == 404
+    assert (
+        client.put(f"/api/v1/{kind}/{row.id}/", {"external_id": "x", "title": "Hacked"}, format="json").status_code
+        == 404
+    )
+    assert client.delete(f"/api/v1/{kind}/{row.id}/").status_code == 404
+    with tenant_scope(globex.id):
+        assert Kind(kind).record_model.objects.get(pk=row.id).title == "Welder"
+
+
+@pytest.mark.parametrize("kind", ["vacancies", "candidates"])
+def test_lists_and_external_id_lookups_show_only_the_callers_rows(acme, globex, theirs, api_client, kind):
+    ours = vacancy(acme, "Cook") if kind == "vacancies" else candidate(acme, "Cook")
+    client = api_client(acme)
+    listed = client.get(f"/api/v1/{kind}/").json()["results"]
+    assert [row["id"] for row in listed] == [ours.id]
+    by_external_id = client.get(f"/api/v1/{kind}/", {"external_id": "shared-1" if kind == "vacancies" else "shared-2"})
+    assert by_external_id.json()["results"] == []
+
+
+def test_searching_by_another_tenants_vacancy_reads_as_missing(acme, globex, theirs, api_client):
+    response = api_client(acme).post("/api/v1/search/", {"vacancy_id": theirs["vacancy"].id}, format="json")
+    assert response.status_code == 404
+
+
+def test_a_twin_candidate_in_another_tenant_is_never_returned(acme, globex, theirs, api_client):
+    ours = vacancy(acme, "Welder")
+    mine = candidate(acme, "Welder")
+    results = api_client(acme).post("/api/v1/search/", {"vacancy_id": ours.id}, format="json").json()["results"]
+    assert [hit["id"] for hit in results] == [mine.id]
+
+
+def test_free_text_search_returns_only_the_callers_rows(acme, globex, theirs, api_client):
+    response = api_client(acme).post("/api/v1/search/", {"text": "welder", "kind": "candidates"}, format="json")
+    assert response.json()["results"] == []
+
+
+def test_a_bulk_upsert_naming_another_tenants_external_ids_creates_the_callers_own_rows(
+    acme, globex, theirs, api_client
+):
+    response = api_client(acme).post(
+        "/api/v1/vacancies/bulk/", {"rows": [{"external_id": "shared-1", "title": "Baker"}]}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["created"] == 1
+    with tenant_scope(globex.id):
+        assert Vacancy.objects.get(external_id="shared-1").title == "Welder"
+    with tenant_scope(acme.id):
+        assert Vacancy.objects.get(external_id="shared-1").title == "Baker"

@@ -1,0 +1,22 @@
+import pytest
+
+from matching.models import Candidate, Vacancy
+from matching.services.demo import seed_demo
+from tenants.models import Membership
+from tenants.scoping import tenant_scope
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_a_tenant_user_and_real_rows_and_a_second_run_changes_nothing():
+    first = seed_demo(slug="demo")
+    with tenant_scope(first.tenant.id):
+        before = sorted(Vacancy.objects.values_list("external_id", "title", "updated_at"))
+        assert Candidate.objects.count() == first.candidates > 0
+        assert Vacancy.objects.filter(title__icontains="veterinary nurse").exists()  # featured for the rules example
+    assert Membership.objects.get(user__username="demo", tenant=first.tenant).role == "admin"
+
+    second = seed_demo(slug="demo")
+    with tenant_scope(second.tenant.id):
+        assert sorted(Vacancy.objects.values_list("external_id", "title", "updated_at")) == before
+    assert second.tenant.id == first.tenant.id

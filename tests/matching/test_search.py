@@ -1,0 +1,126 @@
+import numpy as np
+import pytest
+from django.db import connection
+
+from matching.models import CandidateEmbedding, Kind
+from matching.services import SearchFilters, search, upsert_records
+from matching.services.search import hnsw_search_settings, nearest, nearest_rows
+from tenants.scoping import tenant_scope
+from tests.factories import candidate, vacancy
+
+pytestmark = pytest.mark.django_db
+
+
+def _search(tenant, **kwargs):
+    with tenant_scope(tenant.id):
+        return search(tenant=tenant, **kwargs)
+
+
+def test_candidates_of_the_vacancys_occupation_rank_first(acme):
+    job = vacancy(acme, "Welder", description="MIG and TIG welding of steel frames")
+    welder = candidate(acme, "Metal welder", description="Eight years of TIG welding")
+    candidate(acme, "Accountant", description="Bookkeeping and tax returns")
+    candidate(acme, "Veterinary nurse", description="Care for animals in a clinic")
+    result = _search(acme, target=Kind.CANDIDATES, record=job, k=3)
+    assert result.matches[0].record.id == welder.id
+    assert result.encoder == "base-minilm-l6-v2"
+    assert [m.similarity for m in result.matches] == sorted((m.similarity for m in result.matches), reverse=True)
+
+
+def test_free_text_finds_vacancies(acme):
+    nurse = vacancy(acme, "Registered nurse", description="Ward nursing in a hospital")
+    vacancy(acme, "Software developer", description="Python and Django")
+    result = _search(acme, target=Kind.VACANCIES, text="hospital nurse", k=1)
+    assert [m.record.id for m in result.matches] == [nurse.id]
+
+
+def test_a_country_and_city_filter_keeps_only_rows_from_there(acme):
+    job = vacancy(acme, "Cook")
+    berlin = candidate(acme, "Cook", country="DE", city="Berlin")
+    candidate(acme, "Cook", country="DE", city="Munich")
+    candidate(acme, "Cook", country="FR", city="Paris")
+    filters = SearchFilters.from_params({"country": "de", "city": "berlin"})
+    result = _search(acme, target=Kind.CANDIDATES, record=job, filters=filters, k=10)
+    assert [m.record.id for m in result.matches] == [berlin.id]
+
+
+def test_a_minimum_language_level_admits_that_level_and_above_only(acme):
+    job = vacancy(acme, "Translator")
+    b1 = candidate(acme, "Translator", languages={"de": "B1"})
+    b2 = candidate(acme, "Translator", languages={"de": "B2"})
+    c2 = candidate(acme, "Translator", languages={"de": "C2", "en": "A2"})
+    candidate(acme, "Translator", languages={"en": "C2"})
+    filters = SearchFilters.from_params({"languages": {"de": "B2"}})
+    result = _search(acme, target=Kind.CANDIDATES, record=job, filters=filters, k=10)
+    assert {m.record.id for m in result.matches} == {b2.id, c2.id}
+    assert b1.id not in {m.record.id for m in result.matches}
+
+
+def test_a_custom_field_filter_matches_by_equality(acme):
+    job = vacancy(acme, "Driver")
+    remote = candidate(acme, "Driver", custom_fields={"remote": "yes", "licence": "C"})
+    candidate(acme, "Driver", custom_fields={"remote": "no", "licence": "C"})
+    filters = SearchFilters.from_params({"custom": {"remote": "yes"}})
+    result = _search(acme, target=Kind.CANDIDATES, record=job, filters=filters, k=10)
+    assert [m.record.id for m in result.matches] == [remote.id]
+
+
+@pytest.fixture
+def clustered_pool(acme):
+    """4,000 candidates whose vectors sit in 40 clusters (HNSW's realistic case); 1 in 33 (3%) has team=rare."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(40, 384))
+    rows = [
+        {
+            "external_id": f"c{i}",
+            "title": f"Candidate {i}",
+            "custom_fields": {"team": "rare" if i % 33 == 0 else "common"},
+        }
+        for i in range(4000)
+    ]
+    vectors = centres[np.arange(4000) % 40] + rng.normal(scale=0.35, size=(4000, 384))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    with tenant_scope(acme.id):
+        ids = []
+        for start in range(0, len(rows), 1000):
+            ids += upsert_records(tenant=acme, kind=Kind.CANDIDATES, rows=rows[start : start + 1000]).ids
+        CandidateEmbedding.objects.bulk_create(
+            CandidateEmbedding(
+                tenant=acme,
+                record_id=record_id,
+                encoder_version=acme.active_encoder,
+                vector=vector,
+                text_hash="synthetic",
+            )
+            for record_id, vector in zip(ids, vectors, strict=True)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE matching_candidateembedding")
+    rare = np.arange(4000) % 33 == 0
+    return np.array(ids), vectors, rare, centres
+
+
+def test_a_filter_keeping_3_percent_of_rows_still_returns_k_rows_through_the_hnsw_index(acme, clustered_pool):
+    ids, vectors, rare, centres = clustered_pool
+    query = (centres[7] / np.linalg.norm(centres[7])).astype(np.float32)
+    filters = SearchFilters.from_params({"custom": {"team": "rare"}})
+    args = {
+        "tenant": acme,
+        "target": Kind.CANDIDATES,
+        "version": acme.active_encoder,
+        "query": query,
+        "filters": filters,
+    }
+    with tenant_scope(acme.id):
+        planners_choice = nearest(**args, k=10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_sort = off")  # no exact sort: the order must come from the HNSW index
+        with hnsw_search_settings():
+            plan = nearest_rows(**args)[:10].explain()
+        through_index = nearest(**args, k=10)
+    exact = set(ids[rare][np.argsort(-(vectors[rare] @ query))[:10]])
+    assert "candidateembedding_hnsw_v" in plan
+    for hits in (planners_choice, through_index):
+        assert len(hits) == 10  # a plain HNSW scan returns ef_search candidates, of which ~3% pass the filter
+        assert all(hit.record.custom_fields["team"] == "rare" for hit in hits)
+        assert len({hit.record.id for hit in hits} & exact) >= 9  # recall@10 against an exact search
