@@ -25,51 +25,23 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         report = None if no_demo else seed_demo()
         var = settings.BASE_DIR / "var"
-        children = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "jobmatch_site.wsgi",
-                    "--bind",
-                    f"{host}:{port}",
-                    "--workers",
-                    "2",
-                    "--threads",
-                    "4",
-                    "--timeout",
-                    "120",
-                    "--access-logfile",
-                    "-",
-                ]
-            ),
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "jobmatch_site",
-                    "worker",
-                    "--beat",
-                    "--concurrency",
-                    "1",
-                    "--loglevel",
-                    "INFO",
-                    "--schedule",
-                    str(var / "celerybeat-schedule"),
-                ]
-            ),
-        ]
-        self.stdout.write(self.style.SUCCESS(f"\nJobMatch is running at http://{host}:{port}/"))
-        if report:
-            self.stdout.write(
-                f"Log in as {report.username} / {report.password} (tenant {report.tenant.slug}); "
-                f"admin at http://{host}:{port}/admin/, API docs at http://{host}:{port}/api/docs/"
-            )
-        self.stdout.write("Ctrl-C stops the web server, the worker and the embedded services this run started.\n")
-        try:
+        commands = [
+            [sys.executable, "-m", "gunicorn", "jobmatch_site.wsgi", "--bind", f"{host}:{port}",
+             "--workers", "2", "--threads", "4", "--timeout", "120", "--access-logfile", "-"],
+            [sys.executable, "-m", "celery", "-A", "jobmatch_site", "worker", "--beat", "--concurrency", "1",
+             "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule")],
+        ]  # fmt: skip
+        children: list[subprocess.Popen] = []
+        try:  # from the first child on, any exit (Ctrl-C included) goes through _stop
+            for command in commands:
+                children.append(subprocess.Popen(command))
+            self.stdout.write(self.style.SUCCESS(f"\nJobMatch is running at http://{host}:{port}/"))
+            if report:
+                self.stdout.write(
+                    f"Log in as {report.username} / {report.password} (tenant {report.tenant.slug}); "
+                    f"admin at http://{host}:{port}/admin/, API docs at http://{host}:{port}/api/docs/"
+                )
+            self.stdout.write("Ctrl-C stops the web server, the worker and the embedded services this run started.\n")
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
         except KeyboardInterrupt:
