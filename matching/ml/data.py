@@ -1,0 +1,179 @@
+"""Self-supervised training pairs from occupation ontologies: several titles naming one occupation are positives.
+
+No manual labels. Every pair carries its occupation as a group id, so two texts of one occupation in a batch are
+never a negative pair. Labels that name several occupations are dropped: they would make false positives.
+The evaluation sets (JobBERT validation titles, Avature) never enter here.
+"""
+
+import csv
+import hashlib
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+csv.field_size_limit(10_000_000)
+
+
+@dataclass(frozen=True)
+class Pair:
+    anchor: str
+    positive: str
+    group: str
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def esco_titles(path: Path, *, hidden: bool = True) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """{occupation uri: [preferred, alternative (and hidden) labels]}, {uri: description}."""
+    titles, descriptions = {}, {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            labels = [row["preferredLabel"]] + row["altLabels"].split("\n")
+            labels += row["hiddenLabels"].split("\n") if hidden else []
+            titles[row["conceptUri"]] = [label.strip() for label in labels if label.strip()]
+            descriptions[row["conceptUri"]] = row["description"].strip()
+    return titles, descriptions
+
+
+def onet_titles(path: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """{O*NET-SOC code: [occupation, alternate and reported titles]}, {code: description}."""
+    titles, descriptions = defaultdict(list), {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+            code = "onet:" + row["onetsoc_code"]
+            titles[code] += [t for t in (row["title"].strip(), row["short_title"].strip()) if t]
+            if row["title_type"] == "occupation":
+                descriptions[code] = row["description"].strip()
+    return dict(titles), descriptions
+
+
+def drop_ambiguous(titles: dict[str, list[str]]) -> tuple[dict[str, list[str]], int]:
+    """Remove labels shared by several groups (lower-cased), and duplicates within a group."""
+    owners = Counter(label for labels in titles.values() for label in {_normal(t) for t in labels})
+    cleaned, dropped = {}, 0
+    for group, labels in titles.items():
+        seen, keep = set(), []
+        for label in labels:
+            key = _normal(label)
+            if owners[key] > 1:
+                dropped += 1
+            elif key not in seen:
+                seen.add(key)
+                keep.append(label)
+        cleaned[group] = keep
+    return cleaned, dropped
+
+
+# What real postings do to a title: case, seniority, boilerplate, abbreviations, typos.
+_PREFIXES = ["Senior ", "Junior ", "Assistant ", "Lead ", "Trainee ", "Head ", "Executive ", "Sr. ", "Jr. "]
+_SUFFIXES = [
+    " (m/f/d)",
+    " - Kuala Lumpur",
+    " - Urgent",
+    " | Full Time",
+    " - Part Time",
+    " Intern",
+    " Executive",
+    " Staff",
+    " (Contract)",
+    " - Immediate Start",
+    " / Officer",
+    " - Remote",
+]
+_ABBREVIATIONS = {
+    "manager": "mgr",
+    "engineer": "eng",
+    "assistant": "asst",
+    "executive": "exec",
+    "administrator": "admin",
+    "representative": "rep",
+    "technician": "tech",
+    "senior": "sr",
+    "operator": "op",
+    "development": "dev",
+    "specialist": "spec",
+    "administrative": "admin",
+}
+
+
+def noisy_title(title: str, rng: random.Random) -> str:
+    """A posting-like variant of an ontology label (the JobBERT titles are real, noisy postings)."""
+    text = title
+    if rng.random() < 0.15:
+        text = rng.choice(_PREFIXES) + text
+    if rng.random() < 0.15:
+        text += rng.choice(_SUFFIXES)
+    if rng.random() < 0.15:
+        text = " ".join(_ABBREVIATIONS.get(word.lower(), word) for word in text.split())
+    if rng.random() < 0.1 and len(text) > 4:
+        i = rng.randrange(1, len(text) - 2)
+        text = text[:i] + text[i + 1] + text[i] + text[i + 2 :] if rng.random() < 0.5 else text[:i] + text[i + 1 :]
+    case = rng.random()
+    if case < 0.2:
+        text = text.upper()
+    elif case < 0.35:
+        text = text.title()
+    elif case < 0.45:
+        text = text.lower()
+    return text
+
+
+@dataclass(frozen=True)
+class PairSet:
+    pairs: list[Pair]
+    groups: int
+    dropped_ambiguous: int
+    sources: dict[str, str]  # file name -> sha256
+
+
+def _first_sentences(text: str, limit: int = 300) -> str:
+    cut = text[:limit]
+    return cut[: cut.rfind(".") + 1] if "." in cut else cut
+
+
+def ontology_pairs(
+    *,
+    esco: Path,
+    onet: Path | None = None,
+    seed: int = 0,
+    noise: float = 0.5,
+    descriptions: bool = True,
+    extra: list[Pair] | None = None,
+) -> PairSet:
+    """One epoch's pairs: each label paired with another label of its occupation (the anchor made posting-like
+    with probability `noise`), plus title -> description pairs; shuffled deterministically by `seed`."""
+    rng = random.Random(seed)
+    titles, texts = esco_titles(esco)
+    sources = {esco.name: file_sha256(esco)}
+    if onet is not None:
+        onet_groups, onet_texts = onet_titles(onet)
+        titles |= onet_groups
+        texts |= onet_texts
+        sources[onet.name] = file_sha256(onet)
+    titles, dropped = drop_ambiguous(titles)
+    pairs = []
+    for group, labels in sorted(titles.items()):
+        if len(labels) >= 2:
+            for label in labels:
+                other = rng.choice([candidate for candidate in labels if candidate != label])
+                anchor = noisy_title(label, rng) if rng.random() < noise else label
+                pairs.append(Pair(anchor, other, group))
+        if descriptions and labels and texts.get(group):
+            for label in rng.sample(labels, min(3, len(labels))):
+                pairs.append(
+                    Pair(
+                        noisy_title(label, rng) if rng.random() < noise else label,
+                        _first_sentences(texts[group]),
+                        group,
+                    )
+                )
+    pairs += extra or []
+    rng.shuffle(pairs)
+    return PairSet(pairs=pairs, groups=len(titles), dropped_ambiguous=dropped, sources=sources)

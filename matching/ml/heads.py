@@ -1,0 +1,53 @@
+"""The softmax-group head (Qdrant, "Metric Learning Tips & Tricks"): the embedding is G softmax groups of K units.
+
+Each group is a distribution over K values, read like a classifier's softmax: a confident group puts its mass on
+a few units. Confidence survives L2 normalisation of the concatenation, because each group's mass is rescaled by
+the same factor and can be renormalised to sum to one.
+"""
+
+import numpy as np
+import torch
+from sentence_transformers.base.modules.module import Module
+from torch import nn
+
+
+class SoftmaxGroupHead(Module):
+    """Linear layer, softmax per group of `group_size` units, concatenated (sentence-transformers module)."""
+
+    config_keys = ["in_features", "groups", "group_size", "temperature"]
+
+    def __init__(self, in_features: int, groups: int = 4, group_size: int = 128, temperature: float = 1.0) -> None:
+        super().__init__()
+        self.in_features, self.groups, self.group_size, self.temperature = in_features, groups, group_size, temperature
+        self.linear = nn.Linear(in_features, groups * group_size)
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        logits = self.linear(features["sentence_embedding"]).view(-1, self.groups, self.group_size)
+        features["sentence_embedding"] = torch.softmax(logits / self.temperature, dim=-1).flatten(1)
+        return features
+
+    def get_embedding_dimension(self) -> int:
+        return self.groups * self.group_size
+
+    def save(self, output_path: str, *args: object, safe_serialization: bool = True, **kwargs: object) -> None:
+        self.save_config(output_path)
+        self.save_torch_weights(output_path, safe_serialization=safe_serialization)
+
+    @classmethod
+    def load(cls, model_name_or_path: str, subfolder: str = "", **kwargs: object) -> "SoftmaxGroupHead":
+        hub = {key: kwargs[key] for key in ("token", "cache_folder", "revision", "local_files_only") if key in kwargs}
+        config = cls.load_config(model_name_or_path, subfolder=subfolder, **hub)
+        head = cls(**config)
+        return cls.load_torch_weights(model_name_or_path, subfolder=subfolder, model=head, **hub)
+
+
+def group_confidence(vectors: np.ndarray, *, groups: int, group_size: int) -> np.ndarray:
+    """Per row: the mean over groups of the group's top probability, rescaled so 1/K (uniform) -> 0, one-hot -> 1.
+
+    It reads the way a classifier's top-1 probability is read; the mean (not the min) keeps one undecided group
+    from voiding three confident ones.
+    """
+    probabilities = np.clip(vectors.reshape(len(vectors), groups, group_size), 0.0, None)
+    probabilities = probabilities / np.maximum(probabilities.sum(axis=-1, keepdims=True), 1e-12)
+    top = probabilities.max(axis=-1)
+    return ((top - 1.0 / group_size) / (1.0 - 1.0 / group_size)).mean(axis=-1)

@@ -1,0 +1,190 @@
+"""Fine-tune the base encoder with a softmax-group head on ontology pairs. Torch only; deterministic by seed."""
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import Pair
+from .heads import SoftmaxGroupHead
+from .losses import PairLoss
+
+
+@dataclass
+class TrainConfig:
+    base_model: str
+    epochs: float = 1.0
+    batch_size: int = 128
+    groups: int = 4
+    group_size: int = 128
+    temperature: float = 1.0
+    loss: str = "batch_wide"  # or "in_batch" (MultipleNegativesRankingLoss with twins masked)
+    scale: float = 20.0
+    margin: float = 0.1
+    tcm_weight: float = 0.0  # 0 switches TCM off
+    backbone_lr: float = 3e-5
+    head_lr: float = 1e-3
+    warmup_fraction: float = 0.05
+    max_seq_length: int = 64  # titles are short; descriptions are cut to their first sentences
+    head_warmup_epochs: int = 0  # head-only epochs on cached backbone vectors first (cheap: big batches, many epochs)
+    head_warmup_batch_size: int = 1024
+    max_minutes: float | None = None
+    device: str = "cpu"
+    seed: int = 0
+    extra: dict = field(default_factory=dict)  # data hashes, pair counts: recorded, not used
+
+
+@dataclass
+class TrainReport:
+    steps: int
+    pairs_seen: int
+    seconds: float
+    stopped_early: bool
+    final_loss: float
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _batches(pairs: list[Pair], batch_size: int) -> Iterator[list[Pair]]:
+    """Batches in order, each group at most once (a deferred twin opens the next batch): more real negatives."""
+    pending: list[Pair] = []
+    batch, groups = [], set()
+    for pair in pairs:
+        if pair.group in groups:
+            pending.append(pair)
+            continue
+        batch.append(pair)
+        groups.add(pair.group)
+        if len(batch) == batch_size:
+            yield batch
+            batch, groups = [], set()
+            carried, pending = pending, []
+            for twin in carried:
+                if twin.group in groups:
+                    pending.append(twin)
+                else:
+                    batch.append(twin)
+                    groups.add(twin.group)
+    if len(batch) > 1:
+        yield batch
+
+
+def build_model(config: TrainConfig):
+    """The base model (its Normalize included: the head reads unit vectors) with a fresh softmax-group head."""
+    from sentence_transformers import SentenceTransformer
+
+    base = SentenceTransformer(config.base_model, device=config.device, local_files_only=True)
+    head = SoftmaxGroupHead(base.get_embedding_dimension(), config.groups, config.group_size, config.temperature)
+    return SentenceTransformer(modules=[*base._modules.values(), head], device=config.device)
+
+
+def warm_up_head(model, config: TrainConfig, pairs: list[Pair], progress=None) -> None:
+    """Train the head alone on backbone vectors computed once: thousands of head steps for the price of one
+    encoding pass, with batches large enough for the batch-wide loss to see ~10^6 negatives per step."""
+    head, backbone = model[-1], [model[i] for i in range(len(model) - 1)]
+    texts = sorted({p.anchor for p in pairs} | {p.positive for p in pairs})
+    index = {text: i for i, text in enumerate(texts)}
+    vectors = []
+    with torch.no_grad():
+        steps = range(0, len(texts), 256)
+        for start in progress(steps) if progress else steps:
+            features = model.preprocess(texts[start : start + 256])
+            features = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in features.items()}
+            for module in backbone:
+                features = module(features)
+            vectors.append(features["sentence_embedding"])
+    cached = torch.cat(vectors)
+    loss_fn = PairLoss(model, kind=config.loss, scale=config.scale, margin=config.margin, tcm_weight=config.tcm_weight)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=config.head_lr)
+    labels_of: dict[str, int] = {}
+    rng = random.Random(config.seed)
+    for _ in range(config.head_warmup_epochs):
+        order = pairs[:]
+        rng.shuffle(order)
+        for batch in _batches(order, config.head_warmup_batch_size):
+            anchors = head({"sentence_embedding": cached[[index[p.anchor] for p in batch]]})["sentence_embedding"]
+            positives = head({"sentence_embedding": cached[[index[p.positive] for p in batch]]})["sentence_embedding"]
+            groups = torch.tensor([labels_of.setdefault(p.group, len(labels_of)) for p in batch], device=model.device)
+            loss = loss_fn.pair_loss(anchors, positives, groups)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+
+def train(
+    config: TrainConfig, pairs: list[Pair], out_dir: Path, *, progress: Callable[[Iterator], Iterator] | None = None
+) -> TrainReport:
+    """Train, save a sentence-transformers model with the head under out_dir, and a training.json beside it."""
+    set_seed(config.seed)
+    model = build_model(config)
+    serving_length = model.max_seq_length
+    model.max_seq_length = config.max_seq_length
+    if config.head_warmup_epochs:
+        warm_up_head(model, config, pairs, progress)
+    loss_fn = PairLoss(model, kind=config.loss, scale=config.scale, margin=config.margin, tcm_weight=config.tcm_weight)
+    head = model[-1]
+    head_params = {id(p) for p in head.parameters()}
+    optimizer = torch.optim.AdamW([
+        {"params": [p for p in model.parameters() if id(p) not in head_params], "lr": config.backbone_lr},
+        {"params": list(head.parameters()), "lr": config.head_lr},
+    ], weight_decay=0.01)  # fmt: skip
+    per_epoch = max(1, len(pairs) // config.batch_size)
+    total_steps = math.ceil(per_epoch * config.epochs)  # 0: the head warm-up alone
+    warmup = max(1, int(total_steps * config.warmup_fraction))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total_steps - step) / max(total_steps, 1))
+    )
+    labels_of: dict[str, int] = {}
+    steps, seen, started, last_loss, stopped_early = 0, 0, time.monotonic(), float("nan"), False
+
+    def epoch_batches() -> Iterator[list[Pair]]:
+        for epoch in range(math.ceil(config.epochs)):
+            order = pairs[:]
+            random.Random(config.seed + epoch).shuffle(order)
+            yield from _batches(order, config.batch_size)
+
+    model.train()
+    iterator = epoch_batches()
+    bar = progress(range(total_steps)) if progress else range(total_steps)
+    for _ in bar:
+        batch = next(iterator, None)
+        if batch is None:
+            break
+        if config.max_minutes is not None and time.monotonic() - started > config.max_minutes * 60:
+            stopped_early = True
+            break
+        features = [model.preprocess([getattr(p, side) for p in batch]) for side in ("anchor", "positive")]
+        features = [{k: v.to(model.device) if torch.is_tensor(v) else v for k, v in f.items()} for f in features]
+        groups = torch.tensor([labels_of.setdefault(p.group, len(labels_of)) for p in batch], device=model.device)
+        loss = loss_fn(features, groups)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        steps, seen, last_loss = steps + 1, seen + len(batch), float(loss.detach())
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(loss=f"{last_loss:.3f}")
+    model.eval()
+    model.max_seq_length = serving_length
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(str(out_dir))
+    report = TrainReport(
+        steps=steps,
+        pairs_seen=seen,
+        seconds=time.monotonic() - started,
+        stopped_early=stopped_early,
+        final_loss=last_loss,
+    )
+    (out_dir / "training.json").write_text(json.dumps({"config": asdict(config), "report": asdict(report)}, indent=2))
+    return report

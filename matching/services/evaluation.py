@@ -1,0 +1,109 @@
+"""`evaluate`: an encoder (or the lexical baseline) scored on labelled queries against a corpus of ids."""
+
+import csv
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MatchingError
+from ..ml.encoder import BASE_MODEL, load_encoder
+from ..ml.evaluation import Corpus, best_row, build_corpus, evaluate_scores, id_scores
+from ..models import EncoderVersion
+
+BASE, LEXICAL = "base", "lexical"
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    queries: list[str]
+    targets: np.ndarray  # index into corpus.ids
+    corpus: Corpus
+    skipped: int  # queries whose target id is not in the corpus
+
+
+def _read_csv(path: Path, columns: tuple[str, ...], field: str) -> list[dict[str, str]]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise MatchingError(f"cannot read {path}: {exc.strerror}", field=field) from None
+    except UnicodeDecodeError:
+        raise MatchingError(f"{path} is not UTF-8", field=field) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if missing := [c for c in columns if c not in (reader.fieldnames or [])]:
+        raise MatchingError(f"{path} has no {missing[0]!r} column (needs {', '.join(columns)})", field=field)
+    try:
+        return [row for row in reader if all((row.get(c) or "").strip() for c in columns)]
+    except csv.Error as exc:
+        raise MatchingError(f"{path}: malformed CSV at line {reader.line_num}: {exc}", field=field) from None
+
+
+def load_eval_set(*, queries: Path, corpus: Path) -> EvalSet:
+    corpus_rows = [(row["id"].strip(), row["text"].strip()) for row in _read_csv(corpus, ("id", "text"), "corpus")]
+    if not corpus_rows:
+        raise MatchingError(f"{corpus} has no rows", field="corpus")
+    built = build_corpus(corpus_rows)
+    index = {value: i for i, value in enumerate(built.ids)}
+    rows = _read_csv(queries, ("query", "target_id"), "queries")
+    kept = [row for row in rows if row["target_id"].strip() in index]
+    if not kept:
+        raise MatchingError(f"no query in {queries} has a target_id found in {corpus}", field="queries")
+    return EvalSet(
+        queries=[row["query"].strip() for row in kept],
+        targets=np.array([index[row["target_id"].strip()] for row in kept]),
+        corpus=built,
+        skipped=len(rows) - len(kept),
+    )
+
+
+def _lexical_scores(eval_set: EvalSet) -> np.ndarray:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=True, sublinear_tf=True)
+    rows = vectorizer.fit_transform(eval_set.corpus.texts)
+    starts = np.r_[0, np.flatnonzero(np.diff(eval_set.corpus.row_id)) + 1]
+    out = np.empty((len(eval_set.queries), len(eval_set.corpus.ids)), dtype=np.float32)
+    for begin in range(0, len(eval_set.queries), 512):
+        sims = (vectorizer.transform(eval_set.queries[begin : begin + 512]) @ rows.T).toarray()
+        out[begin : begin + 512] = np.maximum.reduceat(sims, starts, axis=1)
+    return out
+
+
+def resolve_encoder(name: str | None) -> tuple[str, str | None]:
+    """(display name, artifact) for --encoder: base, lexical (no artifact), a version name; default the newest."""
+    if name == LEXICAL:
+        return LEXICAL, None
+    if name == BASE:
+        return BASE, BASE_MODEL
+    versions = EncoderVersion.objects.order_by("-created_at", "-id")
+    version = versions.filter(name=name).first() if name else versions.first()
+    if version is None:
+        raise MatchingError(f"unknown encoder {name!r} (use base, lexical or a registered version)", field="encoder")
+    return version.name, version.artifact_path
+
+
+def evaluate(*, queries: Path, corpus: Path, encoder: str | None = None, batch_size: int = 256) -> dict:
+    """The metrics `evaluate` prints and writes; see matching/ml/metrics.py for ties, OPIS and AUROC."""
+    started = time.monotonic()
+    eval_set = load_eval_set(queries=queries, corpus=corpus)
+    name, artifact = resolve_encoder(encoder)
+    confidence = None
+    if artifact is None:
+        scores = _lexical_scores(eval_set)
+    else:
+        model = load_encoder(artifact)
+        query_vectors, query_confidence = model.encode(eval_set.queries, batch_size=batch_size)
+        row_vectors, row_confidence = model.encode(eval_set.corpus.texts, batch_size=batch_size)
+        scores = id_scores(query_vectors, row_vectors, eval_set.corpus)
+        if query_confidence is not None:
+            top_rows = best_row(query_vectors, row_vectors, eval_set.corpus, scores.argmax(axis=1))
+            confidence = np.minimum(query_confidence, row_confidence[top_rows])  # as search reports a hit
+    result = evaluate_scores(scores, eval_set.targets, eval_set.queries, eval_set.corpus, hit_confidence=confidence)
+    return result | {
+        "encoder": name,
+        "seconds": round(time.monotonic() - started, 1),
+        "skipped_queries": eval_set.skipped,
+        "corpus_ids": len(eval_set.corpus.ids),
+    }

@@ -1,0 +1,98 @@
+"""Training a new encoder version: pairs from the ontologies (and a tenant's own identical titles), the loop in
+matching/ml/train.py, then a registered EncoderVersion with its config, data hashes and validation metrics."""
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from tenants.models import Tenant
+from tenants.scoping import tenant_scope
+
+from ..errors import MatchingError
+from ..ml.data import Pair, ontology_pairs
+from ..ml.encoder import BASE_MODEL, resolve_model_path
+from ..ml.train import TrainConfig, train
+from ..models import EncoderVersion, Kind
+from ..vector_index import create_vector_indexes
+from .demo import DATA_DIR
+
+ESCO_CSV = DATA_DIR / "esco_v1.1.1_occupations_en.csv"
+ONET_TSV = DATA_DIR / "onet_27.0_titles.tsv"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def tenant_title_pairs(*, tenant: Tenant) -> list[Pair]:
+    """Rows of one tenant sharing a normalised title: each title paired with another row's description."""
+    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    with tenant_scope(tenant.id):
+        for kind in Kind:
+            rows = kind.record_model.objects.filter(tenant=tenant).values_list("title", "description")
+            for title, description in rows:
+                groups[" ".join(title.lower().split())].append((title, description))
+    pairs = []
+    for key, rows in groups.items():
+        for i, (title, _) in enumerate(rows):
+            others = [description for j, (_, description) in enumerate(rows) if j != i and description]
+            if others:
+                pairs.append(Pair(title, others[0][:500], f"tenant:{tenant.id}:{key}"))
+    return pairs
+
+
+def train_encoder(
+    *,
+    name: str | None = None,
+    config: dict,
+    tenants: list[Tenant] = (),
+    evaluate_after: bool = True,
+    progress: Callable[[Iterator], Iterator] | None = None,
+) -> EncoderVersion:
+    """Train, save under MODELS_DIR/<name>, register the version (with its HNSW indexes) and its metrics."""
+    name = name or f"minilm-sg{config.get('groups', 4)}x{config.get('group_size', 128)}-{timezone.now():%Y%m%d-%H%M%S}"
+    if not _NAME.match(name):
+        raise MatchingError("an encoder name is letters, digits, '.', '_' and '-'", field="name")
+    if EncoderVersion.objects.filter(name=name).exists():
+        raise MatchingError(f"encoder version {name!r} already exists", field="name", status=409)
+    extra = [pair for tenant in tenants for pair in tenant_title_pairs(tenant=tenant)]
+    pair_set = ontology_pairs(esco=ESCO_CSV, onet=ONET_TSV, seed=config.get("seed", 0), extra=extra)
+    train_config = TrainConfig(base_model=str(resolve_model_path(BASE_MODEL)), **config)
+    train_config.extra = {
+        "data_sha256": pair_set.sources,
+        "pairs": len(pair_set.pairs),
+        "groups": pair_set.groups,
+        "dropped_ambiguous_labels": pair_set.dropped_ambiguous,
+        "tenant_pairs": len(extra),
+        "tenants": [t.slug for t in tenants],
+    }
+    out_dir = Path(settings.MODELS_DIR) / name
+    report = train(train_config, pair_set.pairs, out_dir, progress=progress)
+    version = EncoderVersion.objects.create(
+        name=name,
+        dimension=train_config.groups * train_config.group_size,
+        artifact_path=str(out_dir),
+        has_confidence=True,
+        config={"train": asdict(train_config), "report": asdict(report)},
+    )
+    create_vector_indexes(connection, version_id=version.id, dimension=version.dimension)
+    if evaluate_after:
+        version.metrics = validation_metrics(version=version)
+        version.save(update_fields=["metrics"])
+    return version
+
+
+def validation_metrics(*, version: EncoderVersion) -> dict:
+    """evaluate's figures on the JobBERT validation titles against every ESCO occupation."""
+    import tempfile
+
+    from django.core.management import call_command
+
+    from .evaluation import evaluate
+
+    with tempfile.TemporaryDirectory() as folder:
+        call_command("make_eval_sets", out=Path(folder), verbosity=0)
+        return evaluate(queries=Path(folder) / "Q.csv", corpus=Path(folder) / "C.csv", encoder=version.name)

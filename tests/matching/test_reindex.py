@@ -1,0 +1,123 @@
+"""Re-index to a new encoder version: search serves the old version until every row has the new one, then
+switches; a worker killed midway loses nothing and mixes nothing."""
+
+import pytest
+from django.db import connection
+
+from matching.ml.encoder import BASE_MODEL, resolve_model_path
+from matching.ml.train import TrainConfig, train
+from matching.models import CandidateEmbedding, EncoderVersion, Job, Kind, VacancyEmbedding
+from matching.services import encode_records, search, upsert_records
+from matching.services.reindex import reindex_step, start_reindex
+from matching.vector_index import create_vector_indexes
+from tenants.models import Tenant
+from tenants.scoping import tenant_scope
+from tests.conftest import wait_until
+
+
+@pytest.fixture(scope="session")
+def head_artifact(tmp_path_factory):
+    """A real second encoder (the base backbone under an untrained 4x32 softmax-group head): 128 dimensions."""
+    out = tmp_path_factory.mktemp("models") / "sg4x32"
+    train(TrainConfig(base_model=str(resolve_model_path(BASE_MODEL)), epochs=0, groups=4, group_size=32), [], out)
+    return out
+
+
+@pytest.fixture
+def new_version(db, head_artifact):
+    version = EncoderVersion.objects.create(
+        name="sg4x32-test", dimension=128, artifact_path=str(head_artifact), has_confidence=True
+    )
+    create_vector_indexes(connection, version_id=version.id, dimension=128)
+    return version
+
+
+def _rows(tenant, n):
+    titles = ["Welder", "Cook", "Nurse", "Accountant", "Software developer", "Electrician"]
+    with tenant_scope(tenant.id):
+        upsert_records(
+            tenant=tenant,
+            kind=Kind.VACANCIES,
+            rows=[{"external_id": f"v{i}", "title": titles[i % 6]} for i in range(n // 3)],
+        )
+        upsert_records(
+            tenant=tenant,
+            kind=Kind.CANDIDATES,
+            rows=[{"external_id": f"c{i}", "title": f"{titles[i % 6]} {i}"} for i in range(n - n // 3)],
+        )
+
+
+@pytest.mark.django_db
+def test_the_reindex_command_switches_the_tenant_and_reports_the_rows(acme, new_version):
+    from django.core.management import call_command
+
+    _rows(acme, 9)
+    call_command("reindex", tenant="acme", encoder=new_version.name)
+    acme.refresh_from_db()
+    assert acme.active_encoder_id == new_version.id
+    assert _vector_counts(acme, new_version) == 9
+
+
+def _vector_counts(tenant, version):
+    with tenant_scope(tenant.id):
+        return (
+            VacancyEmbedding.objects.filter(encoder_version=version).count()
+            + CandidateEmbedding.objects.filter(encoder_version=version).count()
+        )
+
+
+@pytest.mark.django_db
+def test_search_serves_the_old_version_until_the_last_row_is_re_encoded_then_switches(acme, new_version):
+    _rows(acme, 30)
+    old = acme.active_encoder
+    with tenant_scope(acme.id):
+        for kind in Kind:
+            encode_records(tenant=acme, kind=kind, record_ids=kind.record_model.objects.values_list("pk", flat=True))
+        job = start_reindex(tenant=acme, version=new_version)
+        assert reindex_step(tenant=acme, job=job, step=0, batch_size=10) is False
+        acme.refresh_from_db()
+        midway = search(tenant=acme, target=Kind.CANDIDATES, text="welding", k=5)
+        assert (acme.active_encoder_id, midway.encoder) == (old.id, old.name)
+        step = 1
+        while (
+            finished := reindex_step(tenant=acme, job=Job.objects.get(pk=job.pk), step=step, batch_size=10)
+        ) is False:
+            step += 1
+        assert finished is True
+        acme.refresh_from_db()
+        after = search(tenant=acme, target=Kind.CANDIDATES, text="welding", k=5)
+    assert (acme.active_encoder_id, after.encoder) == (new_version.id, new_version.name)
+    assert all(m.confidence is not None for m in after.matches)
+    assert _vector_counts(acme, new_version) == 30
+
+
+@pytest.mark.django_db
+def test_a_duplicate_of_an_already_run_step_does_nothing(acme, new_version):
+    _rows(acme, 12)
+    with tenant_scope(acme.id):
+        job = start_reindex(tenant=acme, version=new_version)
+        assert reindex_step(tenant=acme, job=job, step=0, batch_size=5) is False
+        assert reindex_step(tenant=acme, job=job, step=0, batch_size=5) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_midway_through_a_re_index_loses_and_mixes_nothing(acme, new_version, celery_worker):
+    _rows(acme, 900)
+    with tenant_scope(acme.id):
+        job = start_reindex(tenant=acme, version=new_version)
+    wait_until(lambda: 64 <= _vector_counts(acme, new_version) < 900, timeout_s=120, what="the re-index to be midway")
+    celery_worker.kill()
+    acme.refresh_from_db()
+    assert acme.active_encoder_id != new_version.id  # still serving the old version
+    celery_worker.start()
+    wait_until(
+        lambda: Tenant.objects.get(pk=acme.pk).active_encoder_id == new_version.id,
+        timeout_s=300,
+        what="the re-index to finish after the restart",
+    )
+    with tenant_scope(acme.id):
+        assert Job.objects.get(pk=job.pk).status == Job.Status.DONE
+        for model in (VacancyEmbedding, CandidateEmbedding):
+            rows = model.objects.filter(encoder_version=new_version)
+            assert rows.count() == rows.values("record").distinct().count()  # one vector per row, none twice
+    assert _vector_counts(acme, new_version) == 900
