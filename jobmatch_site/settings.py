@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -69,12 +71,21 @@ TEMPLATES = [
     },
 ]
 
+# Two roles (README, "Database roles"): the app connects as DATABASE_URL's role, which must neither own the tables
+# nor bypass row-level security; `migrate` (and the test runner's CREATE/DROP DATABASE) use MIGRATION_DATABASE_URL's
+# role, which owns them. Without MIGRATION_DATABASE_URL one role does both and RLS is no backstop (check --deploy).
 if database_url := env_str("DATABASE_URL"):
     DATABASES = {"default": database_from_url(database_url)}
+    migration_url = env_str("MIGRATION_DATABASE_URL")
+    MIGRATION_DATABASE = database_from_url(migration_url, name="MIGRATION_DATABASE_URL") if migration_url else None
 else:
     from . import embedded
 
-    DATABASES = {"default": database_from_url(embedded.postgres_url())}
+    DATABASES = {"default": database_from_url(embedded.postgres_url(embedded.APP_ROLE))}
+    MIGRATION_DATABASE = database_from_url(embedded.postgres_url(embedded.OWNER_ROLE))
+DATABASE_APP_ROLE = DATABASES["default"]["USER"]  # kept apart: tests and migrate swap the connection's credentials
+if MIGRATION_DATABASE is not None and not DATABASE_APP_ROLE:
+    raise ImproperlyConfigured("DATABASE_URL must name its user when MIGRATION_DATABASE_URL is set (for GRANTs)")
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
