@@ -276,6 +276,14 @@ def redis_url(db: int = 0) -> str:
     return f"redis+socket://{sock}?virtual_host={db}"
 
 
+def redis_cache_url(db: int = 0) -> str:
+    """The same server in redis-py's own URL form, for Django's cache."""
+    if not redis_running():
+        start_redis()
+    _, sock = redis_paths()
+    return f"unix://{sock}?db={db}"
+
+
 def stop_started_here() -> list[str]:
     """Stop the servers this process started (make run's Ctrl-C, the end of a test session)."""
     stopped = [

@@ -60,3 +60,12 @@ def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict:
         "PORT": str(parts.port or ""),
         "OPTIONS": query,
     }
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate, "N/second|minute|hour|day" (or s/m/h/d)."""
+    raw = os.environ.get(name) or default
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or int(count) < 1 or period[:1] not in {"s", "m", "h", "d"}:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate like 600/minute")
+    return raw

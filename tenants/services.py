@@ -53,12 +53,22 @@ def _hash_secret(secret: str) -> str:
 
 @transaction.atomic
 def create_api_key(
-    *, tenant: Tenant, name: str, scopes: list[str] | None = None, created_by: User | None = None
+    *,
+    tenant: Tenant,
+    name: str,
+    scopes: list[str] | None = None,
+    created_by: User | None = None,
+    granted_by: set[str] | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key and its plaintext, which is shown once and never stored."""
-    scopes = list(ALL_SCOPES if scopes is None else scopes)
+    """A new key and its plaintext, which is shown once and never stored.
+
+    `granted_by`: the scopes of the credentials asking; a key never gets a scope its creator lacks.
+    """
+    scopes = list(dict.fromkeys(ALL_SCOPES if scopes is None else scopes))
     if unknown := sorted(set(scopes) - set(ALL_SCOPES)):
         raise TenancyError(f"unknown scope(s): {', '.join(unknown)}", field="scopes")
+    if granted_by is not None and (beyond := sorted(set(scopes) - set(granted_by))):
+        raise TenancyError(f"these credentials cannot grant {', '.join(beyond)}", field="scopes", status=403)
     if not name.strip():
         raise TenancyError("a key needs a name", field="name")
     prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
