@@ -74,14 +74,22 @@ LIST_PARAMETERS = [
     OpenApiParameter("language", str, description="minimum levels, e.g. en:B2;de:B1"),
     OpenApiParameter("external_id", str),
     OpenApiParameter("q", str, description="text in the title, or an exact external_id"),
-    OpenApiParameter("cursor", str, description="from `next` or `previous` of the page before"),
-    OpenApiParameter("page_size", int, description="1 to 200 (default 50)"),
+    OpenApiParameter("cursor", str, description="from `next` or `previous` of the page before; 404 if invalid"),
+    OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 200}, description="default 50"),
 ]
 LIST_DESCRIPTION = "Newest first, cursor-paginated. `custom.<name>=value` filters on a custom field (equality)."
 
 
+class ListParams(serializers.Serializer):
+    """The query parameters with a type; validated so a malformed one is a 400, not silently ignored."""
+
+    page_size = serializers.IntegerField(min_value=1, max_value=NewestFirst.max_page_size, required=False)
+    cursor = serializers.CharField(required=False, max_length=1000)
+
+
 def _list_filters(request: Request) -> SearchFilters:
     params = request.query_params
+    validated(ListParams, params)
     custom = {key.removeprefix("custom."): value for key, value in params.items() if key.startswith("custom.")}
     known = {"country", "city", "language", "external_id", "q", "cursor", "page_size"}
     if unknown := sorted(key for key in params if key not in known and not key.startswith("custom.")):
@@ -101,7 +109,7 @@ class RecordListApi(APIView):
 
     kind: Kind
 
-    @api_schema(parameters=LIST_PARAMETERS, responses={200: RecordPage}, description=LIST_DESCRIPTION)
+    @api_schema(parameters=LIST_PARAMETERS, responses={200: RecordPage}, errors=(404,), description=LIST_DESCRIPTION)
     def get(self, request: Request) -> Response:
         rows: QuerySet = list_records(
             tenant=request.tenant,
