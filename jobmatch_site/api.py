@@ -2,7 +2,10 @@
 
 import logging
 
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -10,6 +13,37 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from .errors import DomainError
 
 logger = logging.getLogger(__name__)
+
+
+class ErrorOut(serializers.Serializer):
+    """Every error the API answers, whatever its status."""
+
+    detail = serializers.CharField()
+    field = serializers.CharField(allow_null=True, help_text="the offending input, dotted for nested ones")
+    errors = serializers.JSONField(required=False, help_text="per row for bulk requests, per field for validation")
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: `field` names it.",
+    401: "No credentials, or a revoked or unknown API key.",
+    403: "The credentials lack the scope this operation needs.",
+    404: "No such object in your tenant; another tenant's object answers exactly the same.",
+    409: "The external_id is already taken in your tenant.",
+    413: "The request body exceeds MAX_REQUEST_BYTES.",
+    415: "The body is not JSON.",
+    429: "Rate limit reached: wait the seconds in Retry-After.",
+}
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After", int, OpenApiParameter.HEADER, response=[429], description="seconds until the next request fits"
+)
+
+
+def api_schema(*, responses: dict, errors: tuple[int, ...] = (), **kwargs: object):  # noqa: ANN201
+    """extend_schema with the errors any endpoint may answer (400, 401, 403, 413, 415, 429) plus `errors`."""
+    codes = sorted({400, 401, 403, 413, 415, 429, *errors})
+    documented = {code: OpenApiResponse(ErrorOut, description=ERROR_DESCRIPTIONS[code]) for code in codes}
+    parameters = [*kwargs.pop("parameters", []), RETRY_AFTER]
+    return extend_schema(responses=responses | documented, parameters=parameters, **kwargs)
 
 
 def validated(serializer_class: type[serializers.Serializer], data: object) -> dict:
@@ -40,6 +74,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(body, status=exc.status)
     if isinstance(exc, Http404):
         return Response({"detail": "not found", "field": None}, status=404)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": "the request body is too large", "field": None}, status=413)
+    if isinstance(exc, SuspiciousOperation):  # e.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return Response({"detail": str(exc), "field": None}, status=400)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a bug: Django logs it and answers a bare 500
@@ -49,3 +87,28 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     else:
         response.data = {"detail": str(getattr(exc, "detail", exc)), "field": None}
     return response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a request Django refused before any view (a SuspiciousOperation) answers JSON on the API."""
+    if _is_api(request):
+        return JsonResponse({"detail": "bad request", "field": None}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: the API answers JSON, like every other API error; pages keep Django's."""
+    if _is_api(request):
+        return JsonResponse({"detail": "not found", "field": None}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a bug, already logged by Django with its traceback; the caller gets no detail of it."""
+    if _is_api(request):
+        return JsonResponse({"detail": "internal error; it has been logged", "field": None}, status=500)
+    return defaults.server_error(request)

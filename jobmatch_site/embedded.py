@@ -19,6 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 DATABASE_NAME = "jobmatch"
+OWNER_ROLE = "postgres"  # the superuser initdb creates: migrations run as it (CREATE EXTENSION vector needs it)
+# What the app connects as: neither superuser nor table owner, so row-level security applies to it.
+APP_ROLE = "jobmatch_app"
 POSTGRES_VERSION = 16  # the wheel defaults to 18; DESIGN.md settles on 16
 PG_SYSTEM_USER = "pgserver"  # pg_ctl refuses to run as root
 _SOCKET_PATH_MAX = 100  # sun_path holds 107 bytes; leave room for the socket file's own name
@@ -153,9 +156,12 @@ def start_postgres() -> bool:
 def _ensure_database(socket_dir: Path) -> None:
     import psycopg
 
-    with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(host=str(socket_dir), user=OWNER_ROLE, dbname="postgres", autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone() is None:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE]).fetchone() is None:
+            # Trust auth on a socket only this machine's users reach: the role needs no password here.
+            conn.execute(f'CREATE ROLE "{APP_ROLE}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE')
 
 
 def stop_postgres() -> bool:
@@ -166,12 +172,19 @@ def stop_postgres() -> bool:
     return True
 
 
-def postgres_url() -> str:
-    """Start the embedded server if needed and return its DSN (socket only)."""
+_database_ensured = False
+
+
+def postgres_url(role: str = OWNER_ROLE) -> str:
+    """Start the embedded server if needed and return its DSN (socket only) for `role`: the owner or APP_ROLE."""
+    global _database_ensured
     if not postgres_running():
         start_postgres()
     _, socket_dir = postgres_paths()
-    return f"postgresql://postgres@/{DATABASE_NAME}?host={socket_dir}"
+    if not _database_ensured:  # a server started by an older checkout may lack the app role
+        _ensure_database(socket_dir)
+        _database_ensured = True
+    return f"postgresql://{role}@/{DATABASE_NAME}?host={socket_dir}"
 
 
 # Redis --------------------------------------------------------------------------------------------------------
@@ -261,6 +274,14 @@ def redis_url(db: int = 0) -> str:
         start_redis()
     _, sock = redis_paths()
     return f"redis+socket://{sock}?virtual_host={db}"
+
+
+def redis_cache_url(db: int = 0) -> str:
+    """The same server in redis-py's own URL form, for Django's cache."""
+    if not redis_running():
+        start_redis()
+    _, sock = redis_paths()
+    return f"unix://{sock}?db={db}"
 
 
 def stop_started_here() -> list[str]:

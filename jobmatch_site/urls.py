@@ -13,6 +13,11 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[], authentication_classes=[]),
         name="api-docs",
     ),
+    path("api/v1/keys/", include("tenants.api_urls")),
     path("api/v1/", include("matching.api_urls")),
     path("", include("matching.urls")),
 ]
+
+handler400 = "jobmatch_site.api.bad_request"
+handler404 = "jobmatch_site.api.not_found"
+handler500 = "jobmatch_site.api.server_error"

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from tenants.admin_scoping import ReadOnlyTenantScopedAdmin, TenantScopedAdmin
+from tenants.scoping import tenant_scope
 
 from .errors import MatchingError
 from .models import Candidate, CandidateEmbedding, EncoderVersion, Kind, Record, Vacancy, VacancyEmbedding
@@ -48,11 +49,13 @@ class RecordAdmin(TenantScopedAdmin):
     def save_model(self, request: HttpRequest, obj: Record, form: forms.ModelForm, change: bool) -> None:
         """Through the service, so an edit queues its re-encode like any other write."""
         data = {name: form.cleaned_data.get(name) for name in RECORD_FIELDS}
-        if change:
-            update_record(tenant=obj.tenant, kind=self.kind, record=obj, data=data, partial=False)
-        else:
-            saved = create_record(tenant=request.tenant, kind=self.kind, data=data)
-            obj.pk, obj.tenant = saved.pk, saved.tenant
+        tenant = obj.tenant if change else request.tenant
+        with tenant_scope(tenant.id):  # a superuser browses cross-tenant; a write belongs to the row's tenant
+            if change:
+                update_record(tenant=tenant, kind=self.kind, record=obj, data=data, partial=False)
+            else:
+                saved = create_record(tenant=tenant, kind=self.kind, data=data)
+                obj.pk, obj.tenant = saved.pk, saved.tenant
 
 
 @admin.register(Vacancy)

@@ -1,14 +1,15 @@
 """REST API for integrations: vacancies and candidates (CRUD, bulk upsert) and search. Parse, delegate, serialize."""
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobmatch_site.api import validated
+from jobmatch_site.api import api_schema, validated
+from tenants.throttling import CredentialRateThrottle, SearchRateThrottle
 
 from .errors import MatchingError
 from .models import Kind
@@ -54,9 +55,10 @@ class RecordIn(serializers.Serializer):
     custom_fields = serializers.DictField(required=False)
 
 
-class ErrorOut(serializers.Serializer):
-    detail = serializers.CharField()
-    field = serializers.CharField(allow_null=True)
+class RecordPage(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="the next page; null on the last")
+    previous = serializers.URLField(allow_null=True)
+    results = RecordOut(many=True)
 
 
 class NewestFirst(CursorPagination):
@@ -67,17 +69,27 @@ class NewestFirst(CursorPagination):
 
 
 LIST_PARAMETERS = [
-    OpenApiParameter("country", str),
+    OpenApiParameter("country", str, description="ISO 3166-1 alpha-2"),
     OpenApiParameter("city", str),
     OpenApiParameter("language", str, description="minimum levels, e.g. en:B2;de:B1"),
     OpenApiParameter("external_id", str),
-    OpenApiParameter("q", str, description="text in the title"),
-    OpenApiParameter("custom.<name>", str, description="equality on a custom field"),
+    OpenApiParameter("q", str, description="text in the title, or an exact external_id"),
+    OpenApiParameter("cursor", str, description="from `next` or `previous` of the page before; 404 if invalid"),
+    OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 200}, description="default 50"),
 ]
+LIST_DESCRIPTION = "Newest first, cursor-paginated. `custom.<name>=value` filters on a custom field (equality)."
+
+
+class ListParams(serializers.Serializer):
+    """The query parameters with a type; validated so a malformed one is a 400, not silently ignored."""
+
+    page_size = serializers.IntegerField(min_value=1, max_value=NewestFirst.max_page_size, required=False)
+    cursor = serializers.CharField(required=False, max_length=1000)
 
 
 def _list_filters(request: Request) -> SearchFilters:
     params = request.query_params
+    validated(ListParams, params)
     custom = {key.removeprefix("custom."): value for key, value in params.items() if key.startswith("custom.")}
     known = {"country", "city", "language", "external_id", "q", "cursor", "page_size"}
     if unknown := sorted(key for key in params if key not in known and not key.startswith("custom.")):
@@ -93,9 +105,11 @@ def _list_filters(request: Request) -> SearchFilters:
 
 
 class RecordListApi(APIView):
-    kind: Kind = Kind.VACANCIES
+    """List and create; VacancyListApi and CandidateListApi below bind the kind (and the schema's names)."""
 
-    @extend_schema(parameters=LIST_PARAMETERS, responses=RecordOut(many=True))
+    kind: Kind
+
+    @api_schema(parameters=LIST_PARAMETERS, responses={200: RecordPage}, errors=(404,), description=LIST_DESCRIPTION)
     def get(self, request: Request) -> Response:
         rows: QuerySet = list_records(
             tenant=request.tenant,
@@ -109,58 +123,107 @@ class RecordListApi(APIView):
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(RecordOut(page, many=True).data)
 
-    @extend_schema(request=RecordIn, responses={201: RecordOut, 400: ErrorOut, 409: ErrorOut})
+    @api_schema(request=RecordIn, responses={201: RecordOut}, errors=(409,))
     def post(self, request: Request) -> Response:
         record = create_record(tenant=request.tenant, kind=self.kind, data=request.data)
         return Response(RecordOut(record).data, status=status.HTTP_201_CREATED)
 
 
 class RecordDetailApi(APIView):
-    kind: Kind = Kind.VACANCIES
+    kind: Kind
 
-    @extend_schema(responses={200: RecordOut, 404: ErrorOut})
+    @api_schema(responses={200: RecordOut}, errors=(404,))
     def get(self, request: Request, record_id: int) -> Response:
         return Response(RecordOut(get_record(tenant=request.tenant, kind=self.kind, record_id=record_id)).data)
 
-    @extend_schema(request=RecordIn, responses={200: RecordOut, 400: ErrorOut, 404: ErrorOut})
+    @api_schema(request=RecordIn, responses={200: RecordOut}, errors=(404, 409))
     def patch(self, request: Request, record_id: int) -> Response:
         record = get_record(tenant=request.tenant, kind=self.kind, record_id=record_id)
         record = update_record(tenant=request.tenant, kind=self.kind, record=record, data=request.data, partial=True)
         return Response(RecordOut(record).data)
 
-    @extend_schema(request=RecordIn, responses={200: RecordOut, 400: ErrorOut, 404: ErrorOut})
+    @api_schema(request=RecordIn, responses={200: RecordOut}, errors=(404, 409))
     def put(self, request: Request, record_id: int) -> Response:
         record = get_record(tenant=request.tenant, kind=self.kind, record_id=record_id)
         record = update_record(tenant=request.tenant, kind=self.kind, record=record, data=request.data, partial=False)
         return Response(RecordOut(record).data)
 
-    @extend_schema(responses={204: None, 404: ErrorOut})
+    @api_schema(responses={204: None}, errors=(404,))
     def delete(self, request: Request, record_id: int) -> Response:
         delete_record(record=get_record(tenant=request.tenant, kind=self.kind, record_id=record_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RecordBulkUpsertApi(APIView):
-    kind: Kind = Kind.VACANCIES
+    kind: Kind
 
-    class Body(serializers.Serializer):
+    class Body(serializers.Serializer):  # rows stay dicts: services/records.py names every bad row at once
         rows = serializers.ListField(child=serializers.DictField(), max_length=MAX_BULK_ROWS, allow_empty=False)
+
+    class BodySchema(serializers.Serializer):
+        rows = RecordIn(many=True, max_length=MAX_BULK_ROWS, allow_empty=False)
 
     class Report(serializers.Serializer):
         created = serializers.IntegerField()
         updated = serializers.IntegerField()
         unchanged = serializers.IntegerField()
-        ids = serializers.ListField(child=serializers.IntegerField())
+        ids = serializers.ListField(child=serializers.IntegerField(), help_text="in the order of the rows sent")
 
-    @extend_schema(request=Body, responses={200: Report, 400: ErrorOut})
+    @api_schema(
+        request=BodySchema,
+        responses={200: Report},
+        description=f"Create or update up to {MAX_BULK_ROWS} rows by external_id, all or nothing: one bad row "
+        "refuses the request, and `errors` names every bad row.",
+    )
     def post(self, request: Request) -> Response:
         body = validated(self.Body, request.data)
         report = upsert_records(tenant=request.tenant, kind=self.kind, rows=body["rows"])
         return Response(self.Report(report).data)
 
 
+def _per_kind(kind: Kind, **operations: str):  # noqa: ANN202
+    """The schema's operation ids and tag for one kind's subclass: vacancies_list, candidates_bulk_upsert, ..."""
+    return extend_schema_view(
+        **{
+            method: extend_schema(operation_id=f"{kind.value}_{name}", tags=[kind.value])
+            for method, name in operations.items()
+        }
+    )
+
+
+@_per_kind(Kind.VACANCIES, get="list", post="create")
+class VacancyListApi(RecordListApi):
+    kind = Kind.VACANCIES
+
+
+@_per_kind(Kind.CANDIDATES, get="list", post="create")
+class CandidateListApi(RecordListApi):
+    kind = Kind.CANDIDATES
+
+
+@_per_kind(Kind.VACANCIES, get="retrieve", patch="partial_update", put="update", delete="destroy")
+class VacancyDetailApi(RecordDetailApi):
+    kind = Kind.VACANCIES
+
+
+@_per_kind(Kind.CANDIDATES, get="retrieve", patch="partial_update", put="update", delete="destroy")
+class CandidateDetailApi(RecordDetailApi):
+    kind = Kind.CANDIDATES
+
+
+@_per_kind(Kind.VACANCIES, post="bulk_upsert")
+class VacancyBulkUpsertApi(RecordBulkUpsertApi):
+    kind = Kind.VACANCIES
+
+
+@_per_kind(Kind.CANDIDATES, post="bulk_upsert")
+class CandidateBulkUpsertApi(RecordBulkUpsertApi):
+    kind = Kind.CANDIDATES
+
+
 class SearchApi(APIView):
     required_scope = "search"
+    throttle_classes = [CredentialRateThrottle, SearchRateThrottle]
 
     class Params(serializers.Serializer):
         vacancy_id = serializers.IntegerField(required=False)
@@ -200,7 +263,7 @@ class SearchApi(APIView):
         def get_results(self, result: object) -> list[dict]:
             return SearchApi.Hit(result.matches, many=True).data
 
-    @extend_schema(request=Params, responses={200: Result, 400: ErrorOut, 404: ErrorOut})
+    @api_schema(operation_id="search", tags=["search"], request=Params, responses={200: Result}, errors=(404,))
     def post(self, request: Request) -> Response:
         p = validated(self.Params, request.data)
         filters = SearchFilters.from_params(p.get("filters"))

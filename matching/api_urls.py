@@ -1,12 +1,13 @@
 from django.urls import path
 
 from . import api
-from .models import Kind
 
-urlpatterns = [path("search/", api.SearchApi.as_view(), name="api-search")]
-for kind in Kind:
-    urlpatterns += [
-        path(f"{kind.value}/", api.RecordListApi.as_view(kind=kind), name=f"api-{kind.value}"),
-        path(f"{kind.value}/bulk/", api.RecordBulkUpsertApi.as_view(kind=kind), name=f"api-{kind.value}-bulk"),
-        path(f"{kind.value}/<int:record_id>/", api.RecordDetailApi.as_view(kind=kind), name=f"api-{kind.value}-detail"),
-    ]
+urlpatterns = [
+    path("search/", api.SearchApi.as_view(), name="api-search"),
+    path("vacancies/", api.VacancyListApi.as_view(), name="api-vacancies"),
+    path("vacancies/bulk/", api.VacancyBulkUpsertApi.as_view(), name="api-vacancies-bulk"),
+    path("vacancies/<int:record_id>/", api.VacancyDetailApi.as_view(), name="api-vacancies-detail"),
+    path("candidates/", api.CandidateListApi.as_view(), name="api-candidates"),
+    path("candidates/bulk/", api.CandidateBulkUpsertApi.as_view(), name="api-candidates-bulk"),
+    path("candidates/<int:record_id>/", api.CandidateDetailApi.as_view(), name="api-candidates-detail"),
+]

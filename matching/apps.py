@@ -1,6 +1,20 @@
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+
+def on_post_migrate(sender: object, using: str, **kwargs: object) -> None:
+    from tenants.rls import app_role_to_grant
+
+    from .vector_index import install_index_function
+
+    connection = connections[using]
+    install_index_function(connection, grantee=app_role_to_grant(connection))
 
 
 class MatchingConfig(AppConfig):
     name = "matching"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="matching.vector_index.function")

@@ -2,24 +2,65 @@
 
 The embedding column has no fixed dimension (versions differ), so the index is on an expression; a query uses it
 only when it orders by the same cast and filters on the same encoder_version_id (see services/search.py).
+
+Only the tables' owner may create indexes, and the app role is not the owner (tenants/rls.py), so after each
+migrate the owner installs INDEX_FUNCTION: a SECURITY DEFINER function that builds exactly these indexes from two
+integers and nothing else, which the app role may execute when it registers an encoder version.
 """
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 EMBEDDING_TABLES = ("matching_vacancyembedding", "matching_candidateembedding")
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64  # pgvector's defaults; bench/search.py measures recall against exact search
+MAX_DIMENSION = 2000  # pgvector's HNSW limit for vector
+INDEX_FUNCTION = "jobmatch_create_vector_indexes"
 
 
 def index_name(table: str, version_id: int) -> str:
     return f"{table.removeprefix('matching_')}_hnsw_v{version_id}"
 
 
+_INDEX_SQL = (
+    "CREATE INDEX IF NOT EXISTS {name} ON {table} USING hnsw ((vector::vector({dimension})) vector_cosine_ops) "
+    f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) WHERE encoder_version_id = {{version}}"
+)
+
+
+def index_sql(table: str, version_id: int, dimension: int) -> str:
+    name = index_name(table, version_id)
+    return _INDEX_SQL.format(name=name, table=table, dimension=int(dimension), version=int(version_id))
+
+
 def create_vector_indexes(connection: BaseDatabaseWrapper, *, version_id: int, dimension: int) -> None:
     with connection.cursor() as cursor:
-        for table in EMBEDDING_TABLES:
-            cursor.execute(
-                f"CREATE INDEX IF NOT EXISTS {index_name(table, version_id)} ON {table} "
-                f"USING hnsw ((vector::vector({int(dimension)})) vector_cosine_ops) "
-                f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
-                f"WHERE encoder_version_id = {int(version_id)}"
-            )
+        cursor.execute("SELECT to_regprocedure(%s) IS NOT NULL", [f"{INDEX_FUNCTION}(bigint, integer)"])
+        if cursor.fetchone()[0]:
+            cursor.execute(f"SELECT {INDEX_FUNCTION}(%s, %s)", [int(version_id), int(dimension)])
+            return
+        for table in EMBEDDING_TABLES:  # the first migrate, as the owner, before the function exists
+            cursor.execute(index_sql(table, version_id, dimension))
+
+
+def install_index_function(connection: BaseDatabaseWrapper, *, grantee: str | None) -> None:
+    """(Re)create INDEX_FUNCTION as the connected owner; let `grantee` (the app role) execute it."""
+    # The statement index_sql() builds, with its values as format() arguments inside PostgreSQL.
+    template = _INDEX_SQL.format(name="%I", table="%I", dimension="%s", version="%s")
+    body = f"""
+        BEGIN
+          IF dimension < 1 OR dimension > {MAX_DIMENSION} THEN
+            RAISE EXCEPTION 'dimension % is outside 1..{MAX_DIMENSION}', dimension;
+          END IF;
+          FOREACH tbl IN ARRAY ARRAY[{", ".join(f"'{t}'" for t in EMBEDDING_TABLES)}] LOOP
+            EXECUTE format('{template}', replace(tbl, 'matching_', '') || '_hnsw_v' || version_id, tbl, dimension,
+                           version_id);
+          END LOOP;
+        END"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE OR REPLACE FUNCTION {INDEX_FUNCTION}(version_id bigint, dimension integer) RETURNS void "
+            f"LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $fn$ DECLARE tbl text; {body} $fn$"
+        )
+        cursor.execute(f"REVOKE ALL ON FUNCTION {INDEX_FUNCTION}(bigint, integer) FROM PUBLIC")
+        if grantee:
+            quoted = connection.ops.quote_name(grantee)
+            cursor.execute(f"GRANT EXECUTE ON FUNCTION {INDEX_FUNCTION}(bigint, integer) TO {quoted}")

@@ -1,10 +1,12 @@
 """Django admin that shows a tenant admin only their tenant; superusers take the explicit cross-tenant path."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 
 from .models import Membership
+from .scoping import tenant_scope
 
 
 def is_tenant_admin(request: HttpRequest) -> bool:
@@ -18,6 +20,15 @@ class TenantScopedAdmin(admin.ModelAdmin):
         if request.tenant is None:
             return self.model.unscoped.none()
         return self.model.objects.filter(tenant=request.tenant)
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        """A superuser's edit runs as the row's tenant: form validation and the save see that tenant only."""
+        if request.user.is_superuser and object_id and (obj := self.get_object(request, unquote(object_id))):
+            with tenant_scope(obj.tenant_id):
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _allowed(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or is_tenant_admin(request)

@@ -1,9 +1,10 @@
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from .models import Tenant
-from .scoping import _current_tenant_id
+from .scoping import _cross_tenant, _current_tenant_id, activate_cross_tenant
 from .services import role_in, tenants_of
 
 SESSION_TENANT_KEY = "tenant_id"
@@ -20,12 +21,17 @@ class TenantMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.tenant, request.tenant_role = None, None
-        token = _current_tenant_id.set(None)
+        token, cross = _current_tenant_id.set(None), _cross_tenant.set(False)
         try:
             if request.user.is_authenticated:
                 self._enter_session_tenant(request)
+                if request.user.is_superuser and request.path.startswith(reverse("admin:index")):
+                    # The one request-wide cross-tenant path: superusers in admin see every tenant's rows
+                    # (TenantScopedAdmin), and RLS must let them; the rest of the site stays scoped.
+                    activate_cross_tenant()
             return self.get_response(request)
         finally:
+            _cross_tenant.reset(cross)
             _current_tenant_id.reset(token)
 
     @staticmethod

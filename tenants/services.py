@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from .errors import TenancyError
 from .models import ApiKey, Membership, Tenant
+from .scoping import cross_tenant_scope, tenant_scope
 
 API_KEY_PREFIX = "jm"
 ALL_SCOPES = [scope.value for scope in ApiKey.Scope]
@@ -52,30 +53,42 @@ def _hash_secret(secret: str) -> str:
 
 @transaction.atomic
 def create_api_key(
-    *, tenant: Tenant, name: str, scopes: list[str] | None = None, created_by: User | None = None
+    *,
+    tenant: Tenant,
+    name: str,
+    scopes: list[str] | None = None,
+    created_by: User | None = None,
+    granted_by: set[str] | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key and its plaintext, which is shown once and never stored."""
-    scopes = list(ALL_SCOPES if scopes is None else scopes)
+    """A new key and its plaintext, which is shown once and never stored.
+
+    `granted_by`: the scopes of the credentials asking; a key never gets a scope its creator lacks.
+    """
+    scopes = list(dict.fromkeys(ALL_SCOPES if scopes is None else scopes))
     if unknown := sorted(set(scopes) - set(ALL_SCOPES)):
         raise TenancyError(f"unknown scope(s): {', '.join(unknown)}", field="scopes")
+    if granted_by is not None and (beyond := sorted(set(scopes) - set(granted_by))):
+        raise TenancyError(f"these credentials cannot grant {', '.join(beyond)}", field="scopes", status=403)
     if not name.strip():
         raise TenancyError("a key needs a name", field="name")
     prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
-    key = ApiKey.unscoped.create(
-        tenant=tenant,
-        name=name.strip(),
-        prefix=prefix,
-        secret_hash=_hash_secret(secret),
-        scopes=scopes,
-        created_by=created_by,
-    )
+    with tenant_scope(tenant.id):
+        key = ApiKey.objects.create(
+            tenant=tenant,
+            name=name.strip(),
+            prefix=prefix,
+            secret_hash=_hash_secret(secret),
+            scopes=scopes,
+            created_by=created_by,
+        )
     return key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
 
 
 def revoke_api_key(*, key: ApiKey) -> None:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
-        key.save(update_fields=["revoked_at"])
+        with tenant_scope(key.tenant_id):
+            key.save(update_fields=["revoked_at"])
 
 
 def authenticate_api_key(*, raw: str) -> ApiKey | None:
@@ -83,11 +96,13 @@ def authenticate_api_key(*, raw: str) -> ApiKey | None:
     parts = raw.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
-    # Before any tenant is known: the lookup by prefix is the one place a key is read across tenants.
-    key = ApiKey.unscoped.select_related("tenant").filter(prefix=parts[1], revoked_at__isnull=True).first()
+    # Before any tenant is known, the lookup by prefix is the one place a key is read across tenants.
+    with cross_tenant_scope():
+        key = ApiKey.unscoped.select_related("tenant").filter(prefix=parts[1], revoked_at__isnull=True).first()
     if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(parts[2])):
         return None
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:  # one write a minute, not per call
-        ApiKey.unscoped.filter(pk=key.pk).update(last_used_at=now)
+        with tenant_scope(key.tenant_id):
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key

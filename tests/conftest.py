@@ -12,6 +12,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from jobmatch_site import embedded
+from tenants import rls
 from tenants.models import Tenant
 from tenants.services import create_api_key, ensure_tenant
 
@@ -20,6 +21,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     embedded.stop_started_here()  # a server this test run started does not outlive it
+
+
+_APP_CREDENTIALS: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """The test database is created, migrated and dropped by the tables' owner, as in production."""
+    from django.conf import settings
+
+    if settings.MIGRATION_DATABASE is not None:
+        _APP_CREDENTIALS.update(rls.switch_credentials("default", settings.MIGRATION_DATABASE))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:
+    """Then every test talks to it as the app role, which row-level security holds."""
+    owner = rls.switch_credentials("default", _APP_CREDENTIALS) if _APP_CREDENTIALS else None
+    yield
+    if owner is not None:
+        rls.switch_credentials("default", owner)  # DROP DATABASE is the owner's
 
 
 @pytest.fixture
@@ -56,16 +78,21 @@ def wait_until(predicate: Callable[[], object], *, timeout_s: float = 60, what: 
 
 def subprocess_env() -> dict[str, str]:
     """Environment for a child process (worker, manage.py) that must see this test run's database."""
-    settings = connection.settings_dict
-    host = settings["HOST"]
-    url = f"postgresql://{settings['USER']}@/{settings['NAME']}?host={host}"
+    from django.conf import settings
+
+    def url(credentials: dict) -> str:
+        return f"postgresql://{credentials['USER']}@/{connection.settings_dict['NAME']}?host={credentials['HOST']}"
+
     # A task held by a SIGKILLed worker is redelivered after the visibility timeout: short here, so the crash tests
     # see redelivery in seconds (our tasks run for seconds and are idempotent, so an early redelivery is harmless).
-    return os.environ | {
+    env = {
         "DJANGO_SETTINGS_MODULE": "jobmatch_site.settings_test",
-        "DATABASE_URL": url,
+        "DATABASE_URL": url(connection.settings_dict),
         "CELERY_VISIBILITY_TIMEOUT_S": "15",
     }
+    if settings.MIGRATION_DATABASE is not None:
+        env["MIGRATION_DATABASE_URL"] = url(settings.MIGRATION_DATABASE)
+    return os.environ | env
 
 
 def manage(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from tenants.models import Tenant
+from tenants.scoping import cross_tenant_scope
+from tenants.scoping import cross_tenant_scope
 
 from ..errors import MatchingError
 from ..models import EncoderVersion, Job, Kind
@@ -137,11 +139,14 @@ def _open_job(tenant: Tenant, version: EncoderVersion) -> Job | None:
 
 def resume_stalled_reindexes() -> int:
     """Re-queue the current step of jobs that made no progress for a while (a chain broken by a crash)."""
-    stalled = Job.unscoped.filter(
-        kind=Job.Kind.REINDEX,
-        status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
-        updated_at__lt=timezone.now() - STALLED_AFTER,
-    )
+    with cross_tenant_scope():  # an operator path across tenants, explicit for row-level security too
+        stalled = list(
+            Job.unscoped.filter(
+                kind=Job.Kind.REINDEX,
+                status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
+                updated_at__lt=timezone.now() - STALLED_AFTER,
+            )
+        )
     for job in stalled:
         _enqueue_step(job)
     return len(stalled)

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import User
 
+from tenants.scoping import tenant_scope
 from tenants.services import ensure_member
 from tests.factories import candidate, vacancy
 
@@ -38,7 +39,8 @@ def test_an_embedding_of_another_tenant_is_a_404_in_admin(acme, globex, acme_adm
     theirs = vacancy(globex, "Welder")
     from matching.models import VacancyEmbedding
 
-    embedding_id = VacancyEmbedding.unscoped.get(record=theirs).id
+    with tenant_scope(globex.id):
+        embedding_id = VacancyEmbedding.objects.get(record=theirs).id
     assert acme_admin.get(f"/admin/matching/vacancyembedding/{embedding_id}/change/").status_code == 404
 
 
@@ -51,7 +53,6 @@ def test_a_recruiter_cannot_reach_admin(acme, client):
 
 def test_a_vacancy_added_in_admin_belongs_to_the_admins_tenant(acme, acme_admin):
     from matching.models import Vacancy
-    from tenants.scoping import tenant_scope
 
     response = acme_admin.post(
         "/admin/matching/vacancy/add/",

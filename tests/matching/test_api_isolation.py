@@ -78,3 +78,52 @@ def test_a_bulk_upsert_naming_another_tenants_external_ids_creates_the_callers_o
         assert Vacancy.objects.get(external_id="shared-1").title == "Welder"
     with tenant_scope(acme.id):
         assert Vacancy.objects.get(external_id="shared-1").title == "Baker"
+
+
+def test_searching_by_another_tenants_candidate_reads_as_missing(acme, globex, theirs, api_client):
+    response = api_client(acme).post("/api/v1/search/", {"candidate_id": theirs["candidate"].id}, format="json")
+    assert response.status_code == 404
+
+
+def test_a_twin_vacancy_in_another_tenant_is_never_returned_for_a_candidate(acme, globex, theirs, api_client):
+    mine = vacancy(acme, "Welder")
+    ours = candidate(acme, "Welder")
+    results = api_client(acme).post("/api/v1/search/", {"candidate_id": ours.id}, format="json").json()["results"]
+    assert [hit["id"] for hit in results] == [mine.id]
+
+
+@pytest.mark.parametrize("kind", ["vacancies", "candidates"])
+@pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
+def test_the_404_for_another_tenants_row_is_word_for_word_the_404_for_an_unused_id(
+    acme, globex, theirs, api_client, kind, method
+):
+    row = theirs["vacancy" if kind == "vacancies" else "candidate"]
+    client = api_client(acme)
+    body = {"external_id": "x", "title": "y"}
+    theirs_answer = getattr(client, method)(f"/api/v1/{kind}/{row.id}/", body, format="json")
+    unused = getattr(client, method)(f"/api/v1/{kind}/{row.id + 10**9}/", body, format="json")
+    assert theirs_answer.status_code == unused.status_code == 404
+    assert theirs_answer.json()["detail"].replace(str(row.id), "N") == unused.json()["detail"].replace(
+        str(row.id + 10**9), "N"
+    )
+
+
+@pytest.mark.parametrize("kind", ["vacancies", "candidates"])
+def test_the_text_filter_never_matches_another_tenants_external_id_or_title(acme, globex, theirs, api_client, kind):
+    client = api_client(acme)
+    for q in ("shared-1", "shared-2", "Welder"):
+        assert client.get(f"/api/v1/{kind}/", {"q": q}).json()["results"] == []
+
+
+@pytest.mark.parametrize("kind", ["vacancies", "candidates"])
+def test_a_bulk_upsert_naming_another_tenants_row_id_is_refused_and_changes_nothing(
+    acme, globex, theirs, api_client, kind
+):
+    row = theirs["vacancy" if kind == "vacancies" else "candidate"]
+    rows = [{"id": row.id, "external_id": row.external_id, "title": "Hacked"}]
+    response = api_client(acme).post(f"/api/v1/{kind}/bulk/", {"rows": rows}, format="json")
+    assert (response.status_code, response.json()["errors"][0]["field"]) == (400, "id")
+    with tenant_scope(globex.id):
+        assert Kind(kind).record_model.objects.get(pk=row.id).title == "Welder"
+    with tenant_scope(acme.id):
+        assert not Kind(kind).record_model.objects.exists()

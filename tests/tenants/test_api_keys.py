@@ -2,6 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tenants.models import ApiKey
+from tenants.scoping import tenant_scope
 from tenants.services import authenticate_api_key, create_api_key, revoke_api_key
 
 pytestmark = pytest.mark.django_db
@@ -9,7 +10,8 @@ pytestmark = pytest.mark.django_db
 
 def test_a_key_is_stored_only_as_a_hash_of_its_secret(acme):
     key, plaintext = create_api_key(tenant=acme, name="ats")
-    stored = ApiKey.unscoped.get(pk=key.pk)
+    with tenant_scope(acme.id):
+        stored = ApiKey.objects.get(pk=key.pk)
     assert plaintext.split("_")[2] not in (stored.secret_hash, stored.prefix, stored.name)
     assert authenticate_api_key(raw=plaintext) == key
 
