@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from tenants.models import Tenant
 from tenants.scoping import cross_tenant_scope
-from tenants.scoping import cross_tenant_scope
 
 from ..errors import MatchingError
 from ..models import EncoderVersion, Job, Kind
