@@ -14,5 +14,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/", include("matching.api_urls")),
+    path("api/v1/", include("rules.api_urls")),
+    path("api/v1/", include("matching.feedback_urls")),
     path("", include("matching.urls")),
 ]

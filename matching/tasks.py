@@ -1,13 +1,16 @@
 """Thin Celery wrappers: take ids, enter the tenant scope, call one service."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 
 from .models import EncoderVersion, Kind
+from .services.calibration import calibrate_tenant, refit_tenants_with_new_feedback
 from .services.encoding import encode_records, sweep_unencoded
+from .services.global_calibration import calibrate_global, ensure_global_calibrations
 
 _RELIABLE = {
     "acks_late": True,
@@ -30,3 +33,25 @@ def encode_records_task(tenant_id: int, kind: str, record_ids: list[int], versio
 @shared_task(**_RELIABLE)
 def sweep_unencoded_task() -> int:
     return sweep_unencoded()
+
+
+@shared_task(**_RELIABLE)
+def calibrate_global_task(version_id: int) -> None:
+    version = EncoderVersion.objects.get(pk=version_id)
+    if not hasattr(version, "global_calibration"):  # asked twice (two web processes): the first fit stands
+        calibrate_global(version=version)
+
+
+@shared_task(**_RELIABLE)
+def calibrate_tenant_task(tenant_id: int) -> None:
+    tenant = Tenant.objects.select_related("active_encoder").get(pk=tenant_id)
+    with tenant_scope(tenant_id):
+        calibrate_tenant(tenant=tenant)
+
+
+@shared_task(**_RELIABLE)
+def refit_thresholds_task() -> int:
+    """Periodic: fill in missing global thresholds, then refit tenants that received feedback since their last fit."""
+    if getattr(settings, "CALIBRATE_GLOBAL_ON_DEMAND", True):
+        ensure_global_calibrations()
+    return refit_tenants_with_new_feedback()
