@@ -152,7 +152,7 @@ def _curve_table(points: list[dict]) -> str:
 @admin.register(ThresholdFit)
 class ThresholdFitAdmin(ReadOnlyTenantScopedAdmin):
     list_display = ("fitted_at", "encoder_version", "target", "n_good", "n_bad", "threshold", "precision", "recall",
-                    "sufficient", "opis_groups", "opis_tenants")  # fmt: skip
+                    "sufficient", "opis_groups")  # fmt: skip
     list_filter = ("encoder_version", "sufficient", "target")
     exclude = ("curve",)
     readonly_fields = ("utility_curve",)
@@ -171,6 +171,13 @@ class GlobalCalibrationAdmin(admin.ModelAdmin):
     list_display = ("encoder_version", "threshold", "precision", "recall", "f1", "n_labels", "opis_groups", "fitted_at")
     exclude = ("curve",)
     readonly_fields = ("utility_curve",)
+
+    def get_list_display(self, request: HttpRequest) -> tuple:
+        extra = ("opis_tenants", "opis_tenants_at") if request.user.is_superuser else ()
+        return (*self.list_display, *extra)  # across tenants: for operators, never a tenant admin
+
+    def get_exclude(self, request: HttpRequest, obj: object = None) -> tuple:
+        return ("curve",) if request.user.is_superuser else ("curve", "opis_tenants", "opis_tenants_at")
 
     @admin.display(description="utility vs threshold")
     def utility_curve(self, calibration: GlobalCalibration) -> str:

@@ -110,8 +110,16 @@ class FitOut(serializers.Serializer):
     f1 = serializers.FloatField()
     false_accept_rate = serializers.FloatField()
     opis_groups = serializers.FloatField(allow_null=True)
-    opis_tenants = serializers.FloatField(allow_null=True)
     curve = serializers.ListField(child=serializers.DictField())
+
+
+class CalibrationOut(serializers.Serializer):
+    threshold = serializers.FloatField(allow_null=True)
+    source = serializers.CharField(allow_null=True, help_text="tenant, global, or null")
+    target = serializers.CharField()
+    max_false_accept_rate = serializers.FloatField(allow_null=True)
+    min_labels_per_class = serializers.IntegerField()
+    latest_fit = FitOut(allow_null=True)
 
 
 class CalibrationApi(APIView):
@@ -137,10 +145,11 @@ class CalibrationApi(APIView):
             "latest_fit": None if fit is None else FitOut(fit).data,
         }
 
+    @extend_schema(responses=CalibrationOut)
     def get(self, request: Request) -> Response:
         return Response(self._state(request))
 
-    @extend_schema(request=Policy)
+    @extend_schema(request=Policy, responses=CalibrationOut)
     def put(self, request: Request) -> Response:
         body = validated(self.Policy, request.data)
         set_policy(
@@ -153,7 +162,7 @@ class CalibrationApi(APIView):
 class CalibrationRefitApi(APIView):
     required_scope = "admin"
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses=CalibrationOut)
     def post(self, request: Request) -> Response:
         calibrate_tenant(tenant=request.tenant)
         return Response(CalibrationApi()._state(request))

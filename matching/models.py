@@ -195,7 +195,6 @@ class ThresholdFit(TenantOwned):
     false_accept_rate = models.FloatField()
     curve = models.JSONField(default=list, help_text="[{threshold, precision, recall, f1, far}]")
     opis_groups = models.FloatField(null=True, blank=True, help_text="OPIS across occupation groups of this tenant")
-    opis_tenants = models.FloatField(null=True, blank=True, help_text="OPIS across tenants, at fit time")
     labels_through = models.DateTimeField(null=True, blank=True, help_text="newest feedback mark included")
 
     class Meta:
@@ -222,6 +221,10 @@ class GlobalCalibration(models.Model):
     false_accept_rate = models.FloatField()
     curve = models.JSONField(default=list)
     opis_groups = models.FloatField(null=True, blank=True, help_text="OPIS across ISCO major groups")
+    # An operator figure over every tenant's labelled pairs: kept here, not on a tenant's fit, so that no tenant
+    # reads a number computed from other tenants' data.
+    opis_tenants = models.FloatField(null=True, blank=True, help_text="OPIS across tenants (each tenant a class)")
+    opis_tenants_at = models.DateTimeField(null=True, blank=True)
     config = models.JSONField(default=dict, help_text="sample size, negatives, seed, seconds")
 
     def __str__(self) -> str:

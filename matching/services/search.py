@@ -1,6 +1,6 @@
 """Filtered nearest-neighbour search within a tenant, on the tenant's active encoder only."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -209,7 +209,7 @@ def nearest_rows(
     version: EncoderVersion,
     query: np.ndarray,
     filters: SearchFilters,
-    exclusions: list[TriggeredRule] = (),
+    exclusions: Sequence[TriggeredRule] = (),
     min_similarity: float | None = None,
 ) -> QuerySet:
     """All matching rows of `target`, nearest first, none inside an exclusion's anchor B and none below
@@ -244,7 +244,7 @@ def nearest(
     query: np.ndarray,
     filters: SearchFilters,
     k: int,
-    exclusions: list[TriggeredRule] = (),
+    exclusions: Sequence[TriggeredRule] = (),
     threshold: Threshold | None = None,
     only_matches: bool = False,
 ) -> list[Match]:

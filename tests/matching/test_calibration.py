@@ -134,7 +134,7 @@ def test_only_matches_before_any_threshold_exists_returns_nothing(acme, separabl
 
 
 def test_the_global_fit_on_a_validation_subsample_is_stored_with_its_curve_and_opis(acme):
-    calibration = calibrate_global(version=acme.active_encoder, titles=150, occupations=300)
+    calibration = calibrate_global(version=acme.active_encoder, titles=150)
     assert 0.0 < calibration.threshold < 1.0
     assert calibration.n_labels == 3 * calibration.n_good == 450  # one positive, two negatives per title
     assert calibration.curve and calibration.opis_groups is not None
@@ -155,3 +155,28 @@ def test_the_periodic_refit_on_a_real_worker_fits_a_tenant_that_received_feedbac
     wait_until(fitted, timeout_s=60, what="the worker's refit")
     with tenant_scope(acme.id):
         assert threshold_for(tenant=acme, version=acme.active_encoder).value == pytest.approx(0.62, abs=1e-5)
+
+
+def test_the_calibration_api_shows_each_tenant_only_its_own_threshold(
+    api_client, acme, globex, separable, global_threshold
+):
+    api_client(acme).post("/api/v1/calibration/refit/")
+    ours, theirs = (
+        api_client(acme).get("/api/v1/calibration/").json(),
+        api_client(globex).get("/api/v1/calibration/").json(),
+    )
+    assert (ours["source"], ours["latest_fit"]["n_labels"]) == ("tenant", 100)
+    assert (theirs["source"], theirs["threshold"], theirs["latest_fit"]) == ("global", 0.5, None)
+
+
+def test_opis_across_tenants_is_stored_for_operators_and_never_shown_to_a_tenant(
+    api_client, acme, globex, separable, global_threshold
+):
+    shifted = np.r_[np.linspace(0.3, 0.5, 20), np.linspace(0.1, 0.35, 20)]  # globex: lower, overlapping scores
+    labelled_pairs_with_similarities(globex, shifted, np.r_[np.ones(20), np.zeros(20)], prefix="g")
+    with tenant_scope(acme.id):
+        report = calibrate_tenant(tenant=acme)
+    global_threshold.refresh_from_db()
+    assert report.opis_tenants is not None and report.opis_tenants > 0
+    assert global_threshold.opis_tenants == pytest.approx(report.opis_tenants)
+    assert "opis_tenants" not in str(api_client(acme).get("/api/v1/calibration/").json())

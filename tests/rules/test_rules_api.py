@@ -61,3 +61,17 @@ def test_a_deleted_rule_is_gone_but_its_audit_trail_stays(api_client, acme):
     assert client.get(f"/api/v1/rules/{rule_id}/").status_code == 404
     with tenant_scope(acme.id):
         assert sorted(RuleChange.objects.values_list("action", flat=True)) == ["created", "deleted"]
+
+
+def test_the_search_api_names_the_fired_rule_and_leaves_its_rows_out(api_client, acme):
+    from tests.factories import candidate
+
+    vet, district = candidate(acme, "veterinary nurse"), candidate(acme, "district nurse")
+    client = api_client(acme)
+    rule = {"name": "no vets", "trigger_text": "nurse", "trigger_radius": 0.75, "exclude_text": "veterinary nurse",
+            "exclude_radius": 0.75}  # fmt: skip
+    client.post("/api/v1/rules/", rule, format="json")
+    body = client.post("/api/v1/search/", {"text": "nurse", "kind": "candidates", "k": 5}, format="json").json()
+    assert body["excluded"] == [{"rule": "no vets", "removed": 1}]
+    assert [hit["id"] for hit in body["results"]] == [district.id]
+    assert vet.id not in [hit["id"] for hit in body["results"]]

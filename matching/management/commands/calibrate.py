@@ -45,7 +45,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{tenant}: threshold {fit.threshold:.4f} from {fit.n_labels} labels ({fit.n_good} good), "
                 f"precision {fit.precision:.3f}, recall {fit.recall:.3f}, F1 {fit.f1:.3f}, {state}; "
-                f"OPIS across groups {_fmt(fit.opis_groups)}, across tenants {_fmt(fit.opis_tenants)}"
+                f"OPIS across groups {_fmt(fit.opis_groups)}, across tenants {_fmt(report.opis_tenants)}"
             )
         now = report.threshold
         self.stdout.write(f"searches use: {'none yet' if now is None else f'{now.value:.4f} ({now.source})'}")
