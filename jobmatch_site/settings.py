@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "tenants",
     "matching",
+    "rules",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +125,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "matching.tasks.sweep_unencoded_task",
         "schedule": env_int("SWEEP_INTERVAL_S", 300, minimum=5),
     },
+}
+# Refit tenant thresholds that received feedback since their last fit (and fill in missing global thresholds).
+CELERY_BEAT_SCHEDULE["refit-thresholds"] = {
+    "task": "matching.tasks.refit_thresholds_task",
+    "schedule": env_int("CALIBRATION_INTERVAL_S", 3600, minimum=60),
 }
 
 AUTH_PASSWORD_VALIDATORS = [

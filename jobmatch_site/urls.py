@@ -15,6 +15,8 @@ urlpatterns = [
     ),
     path("api/v1/keys/", include("tenants.api_urls")),
     path("api/v1/", include("matching.api_urls")),
+    path("api/v1/", include("rules.api_urls")),
+    path("api/v1/", include("matching.feedback_urls")),
     path("", include("matching.urls")),
 ]
 

@@ -1,13 +1,30 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from tenants.admin_scoping import ReadOnlyTenantScopedAdmin, TenantScopedAdmin
+from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 
 from .errors import MatchingError
-from .models import Candidate, CandidateEmbedding, EncoderVersion, Kind, Record, Vacancy, VacancyEmbedding
-from .services import clean_record, create_record, update_record
+from .models import (
+    CalibrationPolicy,
+    Candidate,
+    CandidateEmbedding,
+    EncoderVersion,
+    Feedback,
+    GlobalCalibration,
+    Kind,
+    Record,
+    ThresholdFit,
+    Vacancy,
+    VacancyEmbedding,
+)
+from .services import calibrate_tenant, clean_record, create_record, set_policy, update_record
+from .services.calibration import clean_policy
 from .services.records import RECORD_FIELDS
 
 
@@ -77,3 +94,104 @@ class EmbeddingAdmin(ReadOnlyTenantScopedAdmin):
 
 admin.site.register(VacancyEmbedding, EmbeddingAdmin)
 admin.site.register(CandidateEmbedding, EmbeddingAdmin)
+
+
+@admin.action(description="Refit the threshold of these rows' tenant(s) now")
+def refit_thresholds(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    for tenant in Tenant.objects.filter(pk__in=queryset.values("tenant_id")):
+        with tenant_scope(tenant.id):
+            report = calibrate_tenant(tenant=tenant)
+        now = report.threshold
+        modeladmin.message_user(
+            request,
+            f"{tenant.slug}: {report.n_good} good / {report.n_bad} bad labels; searches use "
+            + ("no threshold yet" if now is None else f"{now.value:.4f} ({now.source})"),
+            messages.SUCCESS,
+        )
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyTenantScopedAdmin):
+    list_display = ("vacancy", "candidate", "query_kind", "label", "source", "user", "api_key", "marked_at")
+    list_filter = ("label", "source", "query_kind", "marked_at")
+    search_fields = ("vacancy__external_id", "vacancy__title", "candidate__external_id", "candidate__title")
+    list_select_related = ("vacancy", "candidate", "user", "api_key")
+    actions = [refit_thresholds]
+
+
+class CalibrationPolicyForm(forms.ModelForm):
+    def clean(self) -> dict:
+        data = super().clean()
+        try:
+            clean_policy(target=data.get("target"), max_false_accept_rate=data.get("max_false_accept_rate"))
+        except MatchingError as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return data
+
+
+@admin.register(CalibrationPolicy)
+class CalibrationPolicyAdmin(TenantScopedAdmin):
+    form = CalibrationPolicyForm
+    list_display = ("tenant", "target", "max_false_accept_rate", "updated_at")
+    actions = [refit_thresholds]
+
+    def save_model(self, request: HttpRequest, obj: CalibrationPolicy, form: forms.ModelForm, change: bool) -> None:
+        tenant = obj.tenant if change else request.tenant
+        saved = set_policy(tenant=tenant, target=obj.target, max_false_accept_rate=obj.max_false_accept_rate)
+        obj.pk, obj.tenant = saved.pk, saved.tenant
+
+
+def _curve_table(points: list[dict]) -> str:
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (tuple(f"{p[k]:.3f}" for k in ("threshold", "precision", "recall", "f1", "far")) for p in points),
+    )
+    header = "<tr><th>threshold</th><th>precision</th><th>recall</th><th>F1</th><th>false-accept rate</th></tr>"
+    return format_html("<table>{}{}</table>", mark_safe(header), rows)
+
+
+@admin.register(ThresholdFit)
+class ThresholdFitAdmin(ReadOnlyTenantScopedAdmin):
+    list_display = ("fitted_at", "encoder_version", "target", "n_good", "n_bad", "threshold", "precision", "recall",
+                    "sufficient", "opis_groups")  # fmt: skip
+    list_filter = ("encoder_version", "sufficient", "target")
+    exclude = ("curve",)
+    readonly_fields = ("utility_curve",)
+    actions = [refit_thresholds]
+
+    @admin.display(description="utility vs threshold")
+    def utility_curve(self, fit: ThresholdFit) -> str:
+        return _curve_table(fit.curve)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # the history of fits is the calibration's audit trail
+
+
+@admin.register(GlobalCalibration)
+class GlobalCalibrationAdmin(admin.ModelAdmin):
+    list_display = ("encoder_version", "threshold", "precision", "recall", "f1", "n_labels", "opis_groups", "fitted_at")
+    exclude = ("curve",)
+    readonly_fields = ("utility_curve",)
+
+    def get_list_display(self, request: HttpRequest) -> tuple:
+        extra = ("opis_tenants", "opis_tenants_at") if request.user.is_superuser else ()
+        return (*self.list_display, *extra)  # across tenants: for operators, never a tenant admin
+
+    def get_exclude(self, request: HttpRequest, obj: object = None) -> tuple:
+        return ("curve",) if request.user.is_superuser else ("curve", "opis_tenants", "opis_tenants_at")
+
+    @admin.display(description="utility vs threshold")
+    def utility_curve(self, calibration: GlobalCalibration) -> str:
+        return _curve_table(calibration.curve)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or (request.user.is_staff and request.tenant_role == "admin")
+
+    has_view_permission = lambda self, request, obj=None: self.has_module_permission(request)  # noqa: E731
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # fitted by `calibrate --global` or the periodic task, from shipped validation data
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

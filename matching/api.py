@@ -234,6 +234,7 @@ class SearchApi(APIView):
         )
         k = serializers.IntegerField(min_value=1, max_value=MAX_K, default=10)
         filters = serializers.DictField(required=False, help_text="country, city, languages {en: B2}, custom {}")
+        only_matches = serializers.BooleanField(default=False, help_text="only results at or above the threshold")
 
         def validate(self, attrs: dict) -> dict:
             given = [name for name in ("vacancy_id", "candidate_id", "text") if name in attrs]
@@ -254,11 +255,20 @@ class SearchApi(APIView):
         confidence = serializers.FloatField(allow_null=True)
         is_match = serializers.BooleanField(allow_null=True)
 
+    class Excluded(serializers.Serializer):
+        rule = serializers.CharField()
+        removed = serializers.IntegerField(help_text="rows within the filters inside the rule's anchor B")
+
     class Result(serializers.Serializer):
         encoder = serializers.CharField()
         kind = serializers.CharField()
         threshold = serializers.FloatField(allow_null=True)
+        threshold_source = serializers.CharField(allow_null=True, help_text="tenant, global, or null")
+        excluded = serializers.SerializerMethodField()
         results = serializers.SerializerMethodField()
+
+        def get_excluded(self, result: object) -> list[dict]:
+            return SearchApi.Excluded(result.excluded, many=True).data
 
         def get_results(self, result: object) -> list[dict]:
             return SearchApi.Hit(result.matches, many=True).data
@@ -266,13 +276,17 @@ class SearchApi(APIView):
     @api_schema(operation_id="search", tags=["search"], request=Params, responses={200: Result}, errors=(404,))
     def post(self, request: Request) -> Response:
         p = validated(self.Params, request.data)
-        filters = SearchFilters.from_params(p.get("filters"))
+        options = {
+            "filters": SearchFilters.from_params(p.get("filters")),
+            "k": p["k"],
+            "only_matches": p["only_matches"],
+        }
         if "vacancy_id" in p:
             record = get_record(tenant=request.tenant, kind=Kind.VACANCIES, record_id=p["vacancy_id"])
-            result = search(tenant=request.tenant, target=Kind.CANDIDATES, record=record, filters=filters, k=p["k"])
+            result = search(tenant=request.tenant, target=Kind.CANDIDATES, record=record, **options)
         elif "candidate_id" in p:
             record = get_record(tenant=request.tenant, kind=Kind.CANDIDATES, record_id=p["candidate_id"])
-            result = search(tenant=request.tenant, target=Kind.VACANCIES, record=record, filters=filters, k=p["k"])
+            result = search(tenant=request.tenant, target=Kind.VACANCIES, record=record, **options)
         else:
-            result = search(tenant=request.tenant, target=Kind(p["kind"]), text=p["text"], filters=filters, k=p["k"])
+            result = search(tenant=request.tenant, target=Kind(p["kind"]), text=p["text"], **options)
         return Response(self.Result(result).data)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from pgvector.django import VectorField
@@ -154,3 +155,112 @@ class Job(TenantOwned):
     @property
     def percent(self) -> int:
         return 100 if self.status == self.Status.DONE else int(100 * self.done / self.total) if self.total else 0
+
+
+class Feedback(TenantOwned):
+    """A recruiter's or integration's verdict on one (vacancy, candidate) pair; a second mark replaces the first."""
+
+    class Label(models.TextChoices):
+        GOOD = "good"
+        BAD = "bad"
+
+    class Source(models.TextChoices):
+        API = "api"
+        UI = "ui"
+        CSV = "csv"
+
+    vacancy = models.ForeignKey(Vacancy, on_delete=models.CASCADE, related_name="+")
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="+")
+    query_kind = models.CharField(
+        max_length=16, choices=[("vacancy", "vacancy"), ("candidate", "candidate")], help_text="which side was searched"
+    )
+    label = models.CharField(max_length=8, choices=Label.choices)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.API)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    api_key = models.ForeignKey("tenants.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    marked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "feedback"
+        constraints = [models.UniqueConstraint(fields=["vacancy", "candidate"], name="feedback_unique_pair")]
+        indexes = [models.Index(fields=["tenant", "-marked_at"], name="feedback_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.vacancy_id}/{self.candidate_id}: {self.label}"
+
+
+class CalibrationTarget(models.TextChoices):
+    BEST_F1 = "best_f1", "best F1"
+    MAX_FALSE_ACCEPT_RATE = "max_far", "maximum false-accept rate"
+
+
+class CalibrationPolicy(TenantOwned):
+    """What a tenant's threshold is fitted to; a tenant without a row gets the default (best F1)."""
+
+    target = models.CharField(max_length=16, choices=CalibrationTarget.choices, default=CalibrationTarget.BEST_F1)
+    max_false_accept_rate = models.FloatField(null=True, blank=True, help_text="for target max_far, e.g. 0.05")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "calibration policies"
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="calibrationpolicy_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant}: {self.get_target_display()}"
+
+
+class ThresholdFit(TenantOwned):
+    """One fit of a tenant's threshold on its labelled pairs; the newest sufficient one for the active encoder
+    is the tenant's threshold. Kept for history: date, label counts, precision/recall, the utility curve, OPIS."""
+
+    encoder_version = models.ForeignKey(EncoderVersion, on_delete=models.PROTECT, related_name="+")
+    fitted_at = models.DateTimeField(auto_now_add=True)
+    target = models.CharField(max_length=16, choices=CalibrationTarget.choices)
+    max_false_accept_rate = models.FloatField(null=True, blank=True)
+    n_labels = models.PositiveIntegerField()
+    n_good = models.PositiveIntegerField()
+    n_bad = models.PositiveIntegerField()
+    sufficient = models.BooleanField(help_text="enough labels of each kind to replace the global threshold")
+    threshold = models.FloatField()
+    precision = models.FloatField()
+    recall = models.FloatField()
+    f1 = models.FloatField()
+    false_accept_rate = models.FloatField()
+    curve = models.JSONField(default=list, help_text="[{threshold, precision, recall, f1, far}]")
+    opis_groups = models.FloatField(null=True, blank=True, help_text="OPIS across occupation groups of this tenant")
+    labels_through = models.DateTimeField(null=True, blank=True, help_text="newest feedback mark included")
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "encoder_version", "-fitted_at"], name="thresholdfit_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.threshold:.3f} ({self.n_labels} labels, {self.fitted_at:%Y-%m-%d %H:%M})"
+
+
+class GlobalCalibration(models.Model):
+    """The fallback threshold of one encoder version, fitted on the JobBERT validation titles against ESCO labels.
+
+    Not tenant-owned: it comes from shipped data, never from a tenant's rows.
+    """
+
+    encoder_version = models.OneToOneField(EncoderVersion, on_delete=models.CASCADE, related_name="global_calibration")
+    fitted_at = models.DateTimeField(auto_now=True)
+    n_labels = models.PositiveIntegerField()
+    n_good = models.PositiveIntegerField()
+    threshold = models.FloatField()
+    precision = models.FloatField()
+    recall = models.FloatField()
+    f1 = models.FloatField()
+    false_accept_rate = models.FloatField()
+    curve = models.JSONField(default=list)
+    opis_groups = models.FloatField(null=True, blank=True, help_text="OPIS across ISCO major groups")
+    # An operator figure over every tenant's labelled pairs: kept here, not on a tenant's fit, so that no tenant
+    # reads a number computed from other tenants' data.
+    opis_tenants = models.FloatField(null=True, blank=True, help_text="OPIS across tenants (each tenant a class)")
+    opis_tenants_at = models.DateTimeField(null=True, blank=True)
+    config = models.JSONField(default=dict, help_text="sample size, negatives, seed, seconds")
+
+    def __str__(self) -> str:
+        return f"{self.encoder_version}: {self.threshold:.3f}"

@@ -32,3 +32,16 @@ def list_records(*, tenant: Tenant, kind: Kind, filters: SearchFilters | None = 
     if query:
         rows = rows.filter(Q(title__icontains=query) | Q(external_id=query))
     return rows.order_by("-id")
+
+
+def list_feedback(*, tenant: Tenant) -> QuerySet:
+    from .models import Feedback
+
+    return Feedback.objects.filter(tenant=tenant).select_related("vacancy", "candidate", "user", "api_key")
+
+
+def latest_threshold_fit(*, tenant: Tenant) -> object | None:
+    from .models import ThresholdFit
+
+    fits = ThresholdFit.objects.filter(tenant=tenant, encoder_version_id=tenant.active_encoder_id)
+    return fits.order_by("-fitted_at", "-id").first()

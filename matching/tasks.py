@@ -1,13 +1,16 @@
 """Thin Celery wrappers: take ids, enter the tenant scope, call one service."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 
 from .models import EncoderVersion, Job, Kind
+from .services.calibration import calibrate_tenant, refit_tenants_with_new_feedback
 from .services.encoding import encode_records, sweep_unencoded
+from .services.global_calibration import calibrate_global, ensure_global_calibrations
 from .services.reindex import reindex_step, resume_stalled_reindexes
 
 _RELIABLE = {
@@ -43,3 +46,25 @@ def reindex_step_task(tenant_id: int, job_id: int, step: int) -> None:
             # Queued before this task is acknowledged: a crash in between redelivers this step, whose stale step
             # number then makes it a no-op instead of a second chain.
             reindex_step_task.delay(tenant_id, job_id, step + 1)
+
+
+@shared_task(**_RELIABLE)
+def calibrate_global_task(version_id: int) -> None:
+    version = EncoderVersion.objects.get(pk=version_id)
+    if not hasattr(version, "global_calibration"):  # asked twice (two web processes): the first fit stands
+        calibrate_global(version=version)
+
+
+@shared_task(**_RELIABLE)
+def calibrate_tenant_task(tenant_id: int) -> None:
+    tenant = Tenant.objects.select_related("active_encoder").get(pk=tenant_id)
+    with tenant_scope(tenant_id):
+        calibrate_tenant(tenant=tenant)
+
+
+@shared_task(**_RELIABLE)
+def refit_thresholds_task() -> int:
+    """Periodic: fill in missing global thresholds, then refit tenants that received feedback since their last fit."""
+    if getattr(settings, "CALIBRATE_GLOBAL_ON_DEMAND", True):
+        ensure_global_calibrations()
+    return refit_tenants_with_new_feedback()

@@ -1,5 +1,14 @@
 """Business operations of matching/: views, API, admin, tasks and commands call these."""
 
+from .calibration import (
+    MIN_LABELS_PER_CLASS,
+    CalibrationReport,
+    Threshold,
+    calibrate_tenant,
+    refit_tenants_with_new_feedback,
+    set_policy,
+    threshold_for,
+)
 from .encoding import (
     active_encoder_version,
     encode_records,
@@ -8,6 +17,8 @@ from .encoding import (
     queue_encoding,
     sweep_unencoded,
 )
+from .feedback import LabelledPair, export_feedback_csv, import_feedback_csv, labelled_pairs, record_feedback
+from .global_calibration import calibrate_global, ensure_global_calibrations
 from .records import (
     MAX_BULK_ROWS,
     RecordInput,
@@ -19,17 +30,32 @@ from .records import (
     update_record,
     upsert_records,
 )
-from .search import MAX_K, Match, SearchFilters, SearchResult, search
+from .search import MAX_K, Match, RuleEffect, SearchFilters, SearchResult, search
 
 __all__ = [
     "MAX_BULK_ROWS",
     "MAX_K",
+    "MIN_LABELS_PER_CLASS",
+    "CalibrationReport",
+    "LabelledPair",
     "Match",
     "RecordInput",
+    "RuleEffect",
     "SearchFilters",
     "SearchResult",
+    "Threshold",
     "UpsertReport",
     "active_encoder_version",
+    "calibrate_global",
+    "calibrate_tenant",
+    "ensure_global_calibrations",
+    "export_feedback_csv",
+    "import_feedback_csv",
+    "labelled_pairs",
+    "record_feedback",
+    "refit_tenants_with_new_feedback",
+    "set_policy",
+    "threshold_for",
     "clean_record",
     "create_record",
     "delete_record",

@@ -35,6 +35,19 @@ CITIES = [
     ("AT", "Vienna", 48.208, 16.373, "de"),
 ]
 LEVELS = ["B1", "B2", "C1", "C2"]
+# ISCO-08 major groups: the demo's `occupation_group` custom field, and the classes of OPIS inside a tenant.
+ISCO_MAJOR_GROUPS = {
+    "0": "armed forces",
+    "1": "managers",
+    "2": "professionals",
+    "3": "technicians and associate professionals",
+    "4": "clerical support workers",
+    "5": "service and sales workers",
+    "6": "skilled agricultural, forestry and fishery workers",
+    "7": "craft and related trades workers",
+    "8": "plant and machine operators and assemblers",
+    "9": "elementary occupations",
+}
 # Always in the demo, so the README's examples and the exclusion-rule example (nurse vs veterinary nurse) work.
 FEATURED = [
     "software developer",
@@ -123,6 +136,7 @@ def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
                     "custom_fields": {
                         "contract": rng.choice(["permanent", "temporary", "freelance"]),
                         "remote": rng.choice(["yes", "no"]),
+                        "occupation_group": ISCO_MAJOR_GROUPS.get(occupation.isco_group[:1], "unknown"),
                     },
                 }
             )
@@ -144,6 +158,7 @@ def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
                     "custom_fields": {
                         "seniority": "senior" if years >= 8 else "mid" if years >= 3 else "junior",
                         "remote": rng.choice(["yes", "no"]),
+                        "occupation_group": ISCO_MAJOR_GROUPS.get(occupation.isco_group[:1], "unknown"),
                     },
                 }
             )

@@ -101,6 +101,9 @@ def _switch(*, tenant: Tenant, job: Job, version: EncoderVersion) -> bool:
         job.params = job.params | {"step": job.params["step"] + 1}
         job.save()
         return False
+    from rules.services import reencode_rule_anchors  # rules/ builds on matching/, not the other way round
+
+    reencode_rule_anchors(tenant=locked, version=version)  # rules keep firing from the first search on the new version
     previous = locked.active_encoder
     locked.active_encoder = version
     locked.save(update_fields=["active_encoder"])

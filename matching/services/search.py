@@ -1,19 +1,21 @@
 """Filtered nearest-neighbour search within a tenant, on the tenant's active encoder only."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from pgvector.django import CosineDistance, VectorField
 
+from rules.services import TriggeredRule, triggered_rules
 from tenants.models import Tenant
 
 from ..errors import MatchingError
 from ..models import CEFR_LEVELS, EncoderVersion, Kind, Record
+from .calibration import Threshold, threshold_for
 from .encoding import active_encoder_version, encoder_for, text_hash
 from .records import MAX_DESCRIPTION_CHARS, parse_languages
 
@@ -73,11 +75,22 @@ class Match:
     record: Record
     similarity: float
     confidence: float | None
-    is_match: bool | None  # null until the tenant's threshold is calibrated (issue: calibrated thresholds)
+    is_match: bool | None  # similarity >= the threshold in use; null while no threshold is fitted yet
 
     @property
     def record_id(self) -> int:
         return self.record.pk
+
+
+@dataclass(frozen=True)
+class RuleEffect:
+    """A rule that fired, and how many rows it removed: the rows of the searched kind, in the tenant, under the
+    active encoder and within the search's filters, whose similarity to the rule's anchor B is >= its radius.
+    Rows inside two rules' B count for both. It is the size of what the rule hid, not only from the top k."""
+
+    rule_id: int
+    rule: str
+    removed: int
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,8 @@ class SearchResult:
     kind: Kind
     matches: list[Match]
     threshold: float | None = None
+    threshold_source: str | None = None  # "tenant" (fitted on its labels), "global" (validation data) or None
+    excluded: list[RuleEffect] = field(default_factory=list)
 
 
 def query_vector(*, tenant: Tenant, version: EncoderVersion, kind: Kind, record: Record) -> np.ndarray:
@@ -111,8 +126,10 @@ def search(
     filters: SearchFilters | None = None,
     record: Record | None = None,
     text: str | None = None,
+    only_matches: bool = False,
 ) -> SearchResult:
-    """Top-k `target` rows for a record of the other kind, or for free text, nearest first."""
+    """Top-k `target` rows for a record of the other kind, or for free text, nearest first, after the exclusion
+    rules the query triggers; only_matches keeps rows at or above the tenant's threshold (none while it has none)."""
     if not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise MatchingError(f"k must be between 1 and {MAX_K}", field="k")
     if (record is None) == (text is None):
@@ -130,23 +147,85 @@ def search(
         if not text or len(text) > MAX_DESCRIPTION_CHARS:
             raise MatchingError(f"text must be 1 to {MAX_DESCRIPTION_CHARS} characters", field="text")
         query = encoder_for(version).encode([text])[0][0]
-    hits = nearest(tenant=tenant, target=target, version=version, query=query, filters=filters or SearchFilters(), k=k)
-    return SearchResult(encoder=version.name, kind=target, matches=hits)
+    filters = filters or SearchFilters()
+    rules = triggered_rules(tenant=tenant, version=version, query=query)
+    threshold = threshold_for(tenant=tenant, version=version)
+    hits = (
+        []
+        if only_matches and threshold is None
+        else nearest(  # nothing is a match before calibration
+            tenant=tenant,
+            target=target,
+            version=version,
+            query=query,
+            filters=filters,
+            k=k,
+            exclusions=rules,
+            threshold=threshold,
+            only_matches=only_matches,
+        )
+    )
+    return SearchResult(
+        encoder=version.name,
+        kind=target,
+        matches=hits,
+        threshold=None if threshold is None else threshold.value,
+        threshold_source=None if threshold is None else threshold.source,
+        excluded=rule_effects(tenant=tenant, target=target, version=version, filters=filters, rules=rules),
+    )
+
+
+def _inside_anchor(rule: TriggeredRule) -> Q:
+    """This row is inside the rule's anchor B (its similarity alias, see below, is >= the radius)."""
+    return Q(**{f"rule_{rule.rule_id}_similarity__gte": rule.exclude_radius})
+
+
+def _with_anchor_similarities(rows: QuerySet, rules: list[TriggeredRule], version: EncoderVersion) -> QuerySet:
+    vector = Cast("vector", VectorField(dimensions=version.dimension))
+    return rows.alias(
+        **{
+            f"rule_{rule.rule_id}_similarity": Value(1.0) - CosineDistance(vector, rule.exclude_vector.tolist())
+            for rule in rules
+        }
+    )
+
+
+def rule_effects(
+    *, tenant: Tenant, target: Kind, version: EncoderVersion, filters: SearchFilters, rules: list[TriggeredRule]
+) -> list[RuleEffect]:
+    """How many rows each triggered rule removed (see RuleEffect): one counting query for all of them."""
+    if not rules:
+        return []
+    rows = target.embedding_model.objects.filter(tenant=tenant, encoder_version=version).filter(filters.as_q())
+    rows = _with_anchor_similarities(rows, rules, version)
+    counts = rows.aggregate(**{f"r{rule.rule_id}": Count("pk", filter=_inside_anchor(rule)) for rule in rules})
+    return [RuleEffect(rule_id=rule.rule_id, rule=rule.name, removed=counts[f"r{rule.rule_id}"]) for rule in rules]
 
 
 def nearest_rows(
-    *, tenant: Tenant, target: Kind, version: EncoderVersion, query: np.ndarray, filters: SearchFilters
+    *,
+    tenant: Tenant,
+    target: Kind,
+    version: EncoderVersion,
+    query: np.ndarray,
+    filters: SearchFilters,
+    exclusions: Sequence[TriggeredRule] = (),
+    min_similarity: float | None = None,
 ) -> QuerySet:
-    """All matching rows of `target`, nearest first; slice it inside hnsw_search_settings()."""
+    """All matching rows of `target`, nearest first, none inside an exclusion's anchor B and none below
+    min_similarity; slice it inside hnsw_search_settings(). The iterative index scan keeps walking until k rows
+    pass these conditions, so excluding rows never shortens the top k while k rows remain."""
     # Same cast and version predicate as the partial HNSW index (vector_index.py), or the planner cannot use it.
     distance = CosineDistance(Cast("vector", VectorField(dimensions=version.dimension)), query.tolist())
-    return (
-        target.embedding_model.objects.filter(tenant=tenant, encoder_version=version)
-        .filter(filters.as_q())
-        .select_related("record")
-        .annotate(distance=distance)
-        .order_by("distance")
-    )
+    rows = target.embedding_model.objects.filter(tenant=tenant, encoder_version=version).filter(filters.as_q())
+    if exclusions:
+        rows = _with_anchor_similarities(rows, list(exclusions), version)
+        for rule in exclusions:
+            rows = rows.exclude(_inside_anchor(rule))
+    rows = rows.select_related("record").annotate(distance=distance)
+    if min_similarity is not None:
+        rows = rows.filter(distance__lte=1.0 - min_similarity)
+    return rows.order_by("distance")
 
 
 @contextmanager
@@ -158,12 +237,35 @@ def hnsw_search_settings() -> Iterator[None]:
 
 
 def nearest(
-    *, tenant: Tenant, target: Kind, version: EncoderVersion, query: np.ndarray, filters: SearchFilters, k: int
+    *,
+    tenant: Tenant,
+    target: Kind,
+    version: EncoderVersion,
+    query: np.ndarray,
+    filters: SearchFilters,
+    k: int,
+    exclusions: Sequence[TriggeredRule] = (),
+    threshold: Threshold | None = None,
+    only_matches: bool = False,
 ) -> list[Match]:
-    rows = nearest_rows(tenant=tenant, target=target, version=version, query=query, filters=filters)
+    rows = nearest_rows(
+        tenant=tenant,
+        target=target,
+        version=version,
+        query=query,
+        filters=filters,
+        exclusions=exclusions,
+        min_similarity=threshold.value if only_matches and threshold is not None else None,
+    )
     with hnsw_search_settings():
         hits = sorted(rows[:k], key=lambda row: row.distance)  # relaxed order: re-sort the k rows
     return [
-        Match(kind=target, record=hit.record, similarity=1.0 - hit.distance, confidence=hit.confidence, is_match=None)
+        Match(
+            kind=target,
+            record=hit.record,
+            similarity=1.0 - hit.distance,
+            confidence=hit.confidence,
+            is_match=None if threshold is None else threshold.admits(1.0 - hit.distance),
+        )
         for hit in hits
     ]

@@ -28,6 +28,9 @@ class Command(BaseCommand):
             metavar="CODE:LEVEL",
             help="minimum level, e.g. en:B2 (repeatable)",
         )
+        parser.add_argument(
+            "--only-matches", action="store_true", help="keep only results at or above the tenant's threshold"
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: object, tenant: str, **options: object) -> None:
@@ -51,7 +54,9 @@ class Command(BaseCommand):
                 query = {"record": record, "target": Kind.VACANCIES}
             else:
                 query = {"text": options["text"], "target": Kind(options["kind"])}
-            result = search(tenant=scoped, filters=filters, k=options["k"], **query)
+            result = search(
+                tenant=scoped, filters=filters, k=options["k"], only_matches=options["only_matches"], **query
+            )
         rows = [
             {
                 "kind": m.kind.value,
@@ -63,9 +68,15 @@ class Command(BaseCommand):
             }
             for m in result.matches
         ]
+        excluded = [{"rule": effect.rule, "removed": effect.removed} for effect in result.excluded]
         if options["json"]:
-            self.stdout.write(json.dumps({"encoder": result.encoder, "threshold": result.threshold, "results": rows}))
+            payload = {"encoder": result.encoder, "threshold": result.threshold, "results": rows, "excluded": excluded}
+            self.stdout.write(json.dumps(payload))
             return
-        self.stdout.write(f"encoder {result.encoder}; {len(rows)} {result.kind.value}")
+        threshold = "none yet" if result.threshold is None else f"{result.threshold:.3f} ({result.threshold_source})"
+        self.stdout.write(f"encoder {result.encoder}; threshold {threshold}; {len(rows)} {result.kind.value}")
+        for effect in excluded:
+            self.stdout.write(f"rule {effect['rule']!r} removed {effect['removed']}")
         for row in rows:
-            self.stdout.write(f"{row['similarity']:.3f}  {row['external_id']:<16} {row['title']}")
+            flag = {True: "match", False: "", None: ""}[row["is_match"]]
+            self.stdout.write(f"{row['similarity']:.3f}  {flag:<6} {row['external_id']:<16} {row['title']}")

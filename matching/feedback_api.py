@@ -1,0 +1,168 @@
+"""REST API for feedback (mark a pair good/bad, list, CSV export/import) and the tenant's calibrated threshold."""
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FileUploadParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jobmatch_site.api import validated
+
+from .errors import MatchingError
+from .models import CalibrationTarget, Kind
+from .selectors import get_record, latest_threshold_fit, list_feedback
+from .services import (
+    MIN_LABELS_PER_CLASS,
+    calibrate_tenant,
+    export_feedback_csv,
+    import_feedback_csv,
+    record_feedback,
+    set_policy,
+    threshold_for,
+)
+from .services.calibration import policy_for
+
+
+def _who(request: Request) -> dict:
+    key = request.auth if hasattr(request.auth, "prefix") else None
+    return {"user": request.user, "api_key": key}
+
+
+class FeedbackOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    vacancy_id = serializers.IntegerField()
+    candidate_id = serializers.IntegerField()
+    query = serializers.CharField(source="query_kind")
+    label = serializers.CharField()
+    source = serializers.CharField()
+    marked_by = serializers.SerializerMethodField()
+    marked_at = serializers.DateTimeField()
+
+    def get_marked_by(self, row: object) -> str:
+        if row.user_id:
+            return row.user.get_username()
+        return f"api-key:{row.api_key.prefix}" if row.api_key_id else ""
+
+
+class FeedbackListApi(APIView):
+    class Body(serializers.Serializer):
+        vacancy_id = serializers.IntegerField()
+        candidate_id = serializers.IntegerField()
+        label = serializers.ChoiceField(choices=["good", "bad"])
+        query = serializers.ChoiceField(choices=["vacancy", "candidate"], default="vacancy",
+                                        help_text="the side that was searched")  # fmt: skip
+
+    @extend_schema(responses=FeedbackOut(many=True))
+    def get(self, request: Request) -> Response:
+        rows = list_feedback(tenant=request.tenant).order_by("-marked_at", "-id")[:1000]
+        return Response(FeedbackOut(rows, many=True).data)
+
+    @extend_schema(request=Body, responses={201: FeedbackOut, 200: FeedbackOut})
+    def post(self, request: Request) -> Response:
+        body = validated(self.Body, request.data)
+        row, created = record_feedback(
+            tenant=request.tenant,
+            vacancy=get_record(tenant=request.tenant, kind=Kind.VACANCIES, record_id=body["vacancy_id"]),
+            candidate=get_record(tenant=request.tenant, kind=Kind.CANDIDATES, record_id=body["candidate_id"]),
+            good=body["label"] == "good",
+            query=body["query"],
+            **_who(request),
+        )
+        return Response(FeedbackOut(row).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class FeedbackExportApi(APIView):
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request: Request) -> StreamingHttpResponse:
+        response = StreamingHttpResponse(export_feedback_csv(tenant=request.tenant), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="feedback-{request.tenant.slug}.csv"'
+        return response
+
+
+class FeedbackImportApi(APIView):
+    """Upload labelled pairs as CSV (vacancy_external_id, candidate_external_id, label[, query]); all or nothing."""
+
+    parser_classes = [MultiPartParser, FileUploadParser]
+
+    @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string",
+                   "format": "binary"}}}}, responses={200: dict})  # fmt: skip
+    def post(self, request: Request) -> Response:
+        upload = request.data.get("file")
+        if upload is None:
+            raise MatchingError("upload the CSV as the 'file' field", field="file")
+        stored = import_feedback_csv(tenant=request.tenant, data=upload.read(), **_who(request))
+        return Response({"stored": stored})
+
+
+class FitOut(serializers.Serializer):
+    fitted_at = serializers.DateTimeField()
+    encoder = serializers.CharField(source="encoder_version.name")
+    target = serializers.CharField()
+    n_labels = serializers.IntegerField()
+    n_good = serializers.IntegerField()
+    n_bad = serializers.IntegerField()
+    sufficient = serializers.BooleanField()
+    threshold = serializers.FloatField()
+    precision = serializers.FloatField()
+    recall = serializers.FloatField()
+    f1 = serializers.FloatField()
+    false_accept_rate = serializers.FloatField()
+    opis_groups = serializers.FloatField(allow_null=True)
+    curve = serializers.ListField(child=serializers.DictField())
+
+
+class CalibrationOut(serializers.Serializer):
+    threshold = serializers.FloatField(allow_null=True)
+    source = serializers.CharField(allow_null=True, help_text="tenant, global, or null")
+    target = serializers.CharField()
+    max_false_accept_rate = serializers.FloatField(allow_null=True)
+    min_labels_per_class = serializers.IntegerField()
+    latest_fit = FitOut(allow_null=True)
+
+
+class CalibrationApi(APIView):
+    """The threshold searches use now, where it comes from, the tenant's target, and its latest fit."""
+
+    required_scope = "admin"
+
+    class Policy(serializers.Serializer):
+        target = serializers.ChoiceField(choices=CalibrationTarget.values)
+        max_false_accept_rate = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+
+    def _state(self, request: Request) -> dict:
+        tenant = request.tenant
+        threshold = threshold_for(tenant=tenant, version=tenant.active_encoder)
+        policy = policy_for(tenant=tenant)
+        fit = latest_threshold_fit(tenant=tenant)
+        return {
+            "threshold": None if threshold is None else threshold.value,
+            "source": None if threshold is None else threshold.source,
+            "target": policy.target,
+            "max_false_accept_rate": policy.max_false_accept_rate,
+            "min_labels_per_class": MIN_LABELS_PER_CLASS,
+            "latest_fit": None if fit is None else FitOut(fit).data,
+        }
+
+    @extend_schema(responses=CalibrationOut)
+    def get(self, request: Request) -> Response:
+        return Response(self._state(request))
+
+    @extend_schema(request=Policy, responses=CalibrationOut)
+    def put(self, request: Request) -> Response:
+        body = validated(self.Policy, request.data)
+        set_policy(
+            tenant=request.tenant, target=body["target"], max_false_accept_rate=body.get("max_false_accept_rate")
+        )
+        calibrate_tenant(tenant=request.tenant)
+        return Response(self._state(request))
+
+
+class CalibrationRefitApi(APIView):
+    required_scope = "admin"
+
+    @extend_schema(request=None, responses=CalibrationOut)
+    def post(self, request: Request) -> Response:
+        calibrate_tenant(tenant=request.tenant)
+        return Response(CalibrationApi()._state(request))

@@ -1,0 +1,88 @@
+"""REST API for exclusion rules: CRUD within the caller's tenant, and each rule's audit trail."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .selectors import get_rule, list_rules, rule_changes
+from .services import Actor, create_rule, delete_rule, update_rule
+
+
+class RuleOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    trigger_text = serializers.CharField()
+    trigger_radius = serializers.FloatField()
+    exclude_text = serializers.CharField()
+    exclude_radius = serializers.FloatField()
+    active = serializers.BooleanField()
+    note = serializers.CharField()
+    author = serializers.CharField(source="author.username", default=None)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class RuleIn(serializers.Serializer):
+    """Documents the body; rules/services.py validates it (one path for API and admin)."""
+
+    name = serializers.CharField(max_length=200)
+    trigger_text = serializers.CharField(max_length=500, help_text="anchor A")
+    trigger_radius = serializers.FloatField(help_text="similarity to anchor A at which the rule fires, -1..1")
+    exclude_text = serializers.CharField(max_length=500, help_text="anchor B")
+    exclude_radius = serializers.FloatField(help_text="similarity to anchor B at which a result is left out, -1..1")
+    active = serializers.BooleanField(required=False)
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class RuleChangeOut(serializers.Serializer):
+    at = serializers.DateTimeField()
+    action = serializers.CharField()
+    actor = serializers.CharField()
+    changes = serializers.DictField()
+
+
+def _actor(request: Request) -> Actor:
+    return Actor.of(user=request.user, api_key=request.auth if hasattr(request.auth, "prefix") else None)
+
+
+class RuleListApi(APIView):
+    @extend_schema(responses=RuleOut(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(RuleOut(list_rules(tenant=request.tenant).order_by("name"), many=True).data)
+
+    @extend_schema(request=RuleIn, responses={201: RuleOut})
+    def post(self, request: Request) -> Response:
+        rule = create_rule(tenant=request.tenant, data=request.data, actor=_actor(request))
+        return Response(RuleOut(rule).data, status=status.HTTP_201_CREATED)
+
+
+class RuleDetailApi(APIView):
+    @extend_schema(responses=RuleOut)
+    def get(self, request: Request, rule_id: int) -> Response:
+        return Response(RuleOut(get_rule(tenant=request.tenant, rule_id=rule_id)).data)
+
+    @extend_schema(request=RuleIn, responses=RuleOut)
+    def patch(self, request: Request, rule_id: int) -> Response:
+        rule = get_rule(tenant=request.tenant, rule_id=rule_id)
+        rule = update_rule(tenant=request.tenant, rule=rule, data=request.data, actor=_actor(request), partial=True)
+        return Response(RuleOut(rule).data)
+
+    @extend_schema(request=RuleIn, responses=RuleOut)
+    def put(self, request: Request, rule_id: int) -> Response:
+        rule = get_rule(tenant=request.tenant, rule_id=rule_id)
+        rule = update_rule(tenant=request.tenant, rule=rule, data=request.data, actor=_actor(request), partial=False)
+        return Response(RuleOut(rule).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, rule_id: int) -> Response:
+        delete_rule(tenant=request.tenant, rule=get_rule(tenant=request.tenant, rule_id=rule_id), actor=_actor(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RuleChangesApi(APIView):
+    @extend_schema(responses=RuleChangeOut(many=True))
+    def get(self, request: Request, rule_id: int) -> Response:
+        rule = get_rule(tenant=request.tenant, rule_id=rule_id)
+        return Response(RuleChangeOut(rule_changes(tenant=request.tenant, rule=rule), many=True).data)

@@ -1,0 +1,260 @@
+"""Exclusion rules: create/update/(de)activate/delete with an audit trail, anchor encoding, and the trigger query.
+
+A rule's radius is a cosine-similarity threshold; "inside an anchor" means similarity >= radius. A search finds
+the rules its query triggers with one vector query against the anchors of the tenant's active encoder
+(`triggered_rules`); matching/services/search.py then leaves out results inside each triggered rule's anchor B in
+the same SQL query that ranks them.
+"""
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from pgvector.django import CosineDistance
+
+from matching.models import EncoderVersion
+from matching.services.encoding import active_encoder_version, encoder_for
+from tenants.models import Tenant
+
+from .errors import RulesError
+from .models import ExclusionRule, RuleAnchor, RuleChange
+
+RULE_FIELDS = ("name", "trigger_text", "trigger_radius", "exclude_text", "exclude_radius", "active", "note")
+TEXT_FIELDS = ("trigger_text", "exclude_text")
+MAX_TEXT_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change: a logged-in user, or an integration's API key."""
+
+    name: str
+    user: AbstractBaseUser | None = None
+
+    @classmethod
+    def of(cls, *, user: object = None, api_key: object = None) -> "Actor":
+        if user is not None and getattr(user, "is_authenticated", False):
+            return cls(name=user.get_username(), user=user)
+        if api_key is not None:
+            return cls(name=f"api-key:{api_key.prefix}")
+        return cls(name="system")
+
+
+@dataclass(frozen=True)
+class TriggeredRule:
+    rule_id: int
+    name: str
+    trigger_similarity: float  # the query's similarity to anchor A (>= the trigger radius)
+    exclude_vector: np.ndarray
+    exclude_radius: float
+
+
+def _radius(value: object, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise RulesError(f"{field} must be a number between -1 and 1", field=field)
+    try:
+        number = float(value)
+    except ValueError:
+        raise RulesError(f"{field} must be a number between -1 and 1", field=field) from None
+    if not -1.0 <= number <= 1.0:  # cosine similarity of unit vectors
+        raise RulesError(f"{field} must be a number between -1 and 1", field=field)
+    return number
+
+
+def clean_rule(data: Mapping, *, partial: bool = False, current: ExclusionRule | None = None) -> dict:
+    """Validated rule fields (all of them, or those given when partial); the one path for API, admin and tests."""
+    if not isinstance(data, Mapping):
+        raise RulesError("a rule is an object", field=None)
+    if unknown := sorted(set(data) - set(RULE_FIELDS)):
+        raise RulesError(f"unknown field {unknown[0]!r}", field=unknown[0])
+    required = () if partial else ("name", "trigger_text", "trigger_radius", "exclude_text", "exclude_radius")
+    if missing := [name for name in required if data.get(name) in (None, "")]:
+        raise RulesError(f"{missing[0]} is required", field=missing[0])
+    cleaned: dict = {}
+    for name in ("name", *TEXT_FIELDS):
+        if name in data:
+            value = data[name]
+            if not isinstance(value, str) or not value.strip():
+                raise RulesError(f"{name} must be non-empty text", field=name)
+            limit = 200 if name == "name" else MAX_TEXT_CHARS
+            if len(value.strip()) > limit:
+                raise RulesError(f"{name} has at most {limit} characters", field=name)
+            cleaned[name] = value.strip()
+    for name in ("trigger_radius", "exclude_radius"):
+        if name in data:
+            cleaned[name] = _radius(data[name], name)
+    if "active" in data:
+        if not isinstance(data["active"], bool):
+            raise RulesError("active must be true or false", field="active")
+        cleaned["active"] = data["active"]
+    if "note" in data:
+        if not isinstance(data["note"], str | type(None)):
+            raise RulesError("note must be text", field="note")
+        cleaned["note"] = (data["note"] or "").strip()
+    return cleaned
+
+
+def _texts_hash(rule: ExclusionRule) -> str:
+    return hashlib.sha256(f"{rule.trigger_text}\x00{rule.exclude_text}".encode()).hexdigest()
+
+
+def reencode_rule_anchors(
+    *, tenant: Tenant, version: EncoderVersion, rules: Iterable[ExclusionRule] | None = None
+) -> int:
+    """Store anchor vectors of the tenant's rules (default: all) under `version`; unchanged texts are skipped.
+
+    The re-index calls this for the version it is about to switch to, so rules apply from the first search.
+    Returns how many rules were (re-)encoded.
+    """
+    rules = list(ExclusionRule.objects.filter(tenant=tenant) if rules is None else rules)
+    stored = dict(
+        RuleAnchor.objects.filter(tenant=tenant, encoder_version=version, rule__in=rules).values_list(
+            "rule_id", "text_hash"
+        )
+    )
+    todo = [rule for rule in rules if stored.get(rule.id) != _texts_hash(rule)]
+    if not todo:
+        return 0
+    vectors, _ = encoder_for(version).encode([text for rule in todo for text in (rule.trigger_text, rule.exclude_text)])
+    RuleAnchor.objects.bulk_create(
+        [
+            RuleAnchor(
+                tenant=tenant,
+                rule=rule,
+                encoder_version=version,
+                trigger_vector=vectors[2 * i],
+                exclude_vector=vectors[2 * i + 1],
+                text_hash=_texts_hash(rule),
+            )
+            for i, rule in enumerate(todo)
+        ],
+        update_conflicts=True,
+        unique_fields=["rule", "encoder_version"],
+        update_fields=["trigger_vector", "exclude_vector", "text_hash", "encoded_at"],
+    )
+    return len(todo)
+
+
+def _record(rule: ExclusionRule, action: str, actor: Actor, changes: dict | None = None) -> None:
+    RuleChange.objects.create(
+        tenant_id=rule.tenant_id,
+        rule=rule if action != RuleChange.Action.DELETED else None,
+        rule_name=rule.name,
+        action=action,
+        changes=changes or {},
+        actor=actor.name[:200],
+    )
+
+
+def _save(rule: ExclusionRule) -> None:
+    try:
+        with transaction.atomic():
+            rule.save()
+    except IntegrityError:
+        raise RulesError(f"a rule named {rule.name!r} already exists", field="name", status=409) from None
+
+
+@transaction.atomic
+def create_rule(*, tenant: Tenant, data: Mapping, actor: Actor) -> ExclusionRule:
+    """A new rule, its anchors encoded with the tenant's active encoder, and a 'created' audit entry."""
+    rule = ExclusionRule(tenant=tenant, author=actor.user, **clean_rule(data))
+    _save(rule)
+    reencode_rule_anchors(tenant=tenant, version=active_encoder_version(tenant=tenant), rules=[rule])
+    _record(rule, RuleChange.Action.CREATED, actor, {name: [None, getattr(rule, name)] for name in RULE_FIELDS})
+    return rule
+
+
+@transaction.atomic
+def update_rule(
+    *, tenant: Tenant, rule: ExclusionRule, data: Mapping, actor: Actor, partial: bool = True
+) -> ExclusionRule:
+    """Apply changed fields; new texts re-encode the anchors (other versions' anchors are dropped as stale)."""
+    if rule.tenant_id != tenant.id:
+        raise RulesError(f"rule {rule.pk} not found", status=404)
+    cleaned = clean_rule(data, partial=partial)
+    changes = {name: [getattr(rule, name), value] for name, value in cleaned.items() if getattr(rule, name) != value}
+    if not changes:
+        return rule
+    for name, (_, value) in changes.items():
+        setattr(rule, name, value)
+    _save(rule)
+    if set(changes) & set(TEXT_FIELDS):
+        version = active_encoder_version(tenant=tenant)
+        RuleAnchor.objects.filter(tenant=tenant, rule=rule).exclude(encoder_version=version).delete()
+        reencode_rule_anchors(tenant=tenant, version=version, rules=[rule])
+    action = RuleChange.Action.UPDATED
+    if set(changes) == {"active"}:
+        action = RuleChange.Action.ACTIVATED if rule.active else RuleChange.Action.DEACTIVATED
+    _record(rule, action, actor, changes)
+    return rule
+
+
+def set_rules_active(*, tenant: Tenant, rules: Iterable[ExclusionRule], active: bool, actor: Actor) -> int:
+    """Bulk (de)activation, one audit entry per rule that changed; returns how many changed."""
+    changed = 0
+    for rule in rules:
+        if rule.active != active:
+            update_rule(tenant=tenant, rule=rule, data={"active": active}, actor=actor)
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def delete_rule(*, tenant: Tenant, rule: ExclusionRule, actor: Actor) -> None:
+    """Delete a rule; its audit trail stays, with a 'deleted' entry."""
+    if rule.tenant_id != tenant.id:
+        raise RulesError(f"rule {rule.pk} not found", status=404)
+    _record(rule, RuleChange.Action.DELETED, actor, {name: [getattr(rule, name), None] for name in RULE_FIELDS})
+    rule.delete()
+
+
+def triggered_rules(*, tenant: Tenant, version: EncoderVersion, query: np.ndarray) -> list[TriggeredRule]:
+    """The tenant's active rules whose anchor A the query vector falls inside: one vector query over the anchors."""
+    missing = ExclusionRule.objects.filter(tenant=tenant, active=True).exclude(anchors__encoder_version=version)
+    if missing.exists():  # a version switched without re-encoding anchors: a rule must not silently stop applying
+        reencode_rule_anchors(tenant=tenant, version=version, rules=missing)
+    similarity = Value(1.0) - CosineDistance("trigger_vector", np.asarray(query, dtype=np.float32).tolist())
+    anchors = (
+        RuleAnchor.objects.filter(tenant=tenant, encoder_version=version, rule__active=True)
+        .annotate(similarity=similarity)
+        .filter(similarity__gte=F("rule__trigger_radius"))
+        .values_list("rule_id", "rule__name", "similarity", "exclude_vector", "rule__exclude_radius")
+        .order_by("rule_id")
+    )
+    return [
+        TriggeredRule(
+            rule_id=rule_id,
+            name=name,
+            trigger_similarity=float(sim),
+            exclude_vector=np.asarray(vector, dtype=np.float32),
+            exclude_radius=float(radius),
+        )
+        for rule_id, name, sim, vector, radius in anchors
+    ]
+
+
+@dataclass(frozen=True)
+class QueryTrial:
+    """What a query would do now: the rules it fires (with its similarity to each anchor A) and the search."""
+
+    triggered: list[TriggeredRule]
+    result: object  # matching.services.SearchResult
+
+
+def try_query(*, tenant: Tenant, text: str, kind: str, k: int = 10) -> QueryTrial:
+    """Run a free-text search as a recruiter would, for the admin's "test a query" page."""
+    from matching.models import Kind
+    from matching.services.search import search
+
+    try:
+        target = Kind(kind)
+    except ValueError:
+        raise RulesError("kind must be candidates or vacancies", field="kind") from None
+    result = search(tenant=tenant, target=target, text=text, k=k)
+    version = active_encoder_version(tenant=tenant)
+    query, _ = encoder_for(version).encode([text.strip()])
+    return QueryTrial(triggered=triggered_rules(tenant=tenant, version=version, query=query[0]), result=result)

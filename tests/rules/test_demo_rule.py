@@ -1,0 +1,39 @@
+"""The product's own example on the demo data: a query near "nurse" leaves out results near "veterinary nurse"."""
+
+import json
+
+import pytest
+
+from matching.models import Kind
+from matching.services import encode_records, search
+from matching.services.demo import seed_demo
+from rules.services import Actor, create_rule
+from tenants.scoping import tenant_scope
+from tests.conftest import manage
+
+NURSE_RULE = {
+    "name": "nurse, not veterinary nurse",
+    "trigger_text": "nurse",
+    "trigger_radius": 0.75,
+    "exclude_text": "veterinary nurse",
+    "exclude_radius": 0.55,  # demo texts are title + description: vet rows score 0.69-0.71, human-care nurses <= 0.51
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_the_demo_a_nurse_query_loses_the_veterinary_nurses_and_still_returns_k_vacancies():
+    demo = seed_demo(slug="demo").tenant
+    with tenant_scope(demo.id):
+        vacancies = Kind.VACANCIES.record_model.objects.values_list("pk", flat=True)
+        encode_records(tenant=demo, kind=Kind.VACANCIES, record_ids=vacancies)  # the worker's service, in-process
+        before = search(tenant=demo, target=Kind.VACANCIES, text="nurse", k=10)
+        create_rule(tenant=demo, data=NURSE_RULE, actor=Actor(name="demo"))
+    assert any("veterinary" in m.record.title for m in before.matches)
+
+    result = manage("match", "--tenant", "demo", "--text", "nurse", "--kind", "vacancies", "--k", "10", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    titles = [row["title"] for row in payload["results"]]
+    assert len(titles) == 10
+    assert not any("veterinary" in title or "animal" in title for title in titles)
+    assert payload["excluded"] == [{"rule": "nurse, not veterinary nurse", "removed": 3}]  # V-002-0..2

@@ -1,0 +1,85 @@
+"""Rules in Django admin: scoped to the admin's tenant, saved through the services, previewed and tried out."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from rules.models import ExclusionRule, RuleChange
+from rules.services import Actor, create_rule
+from tenants.scoping import tenant_scope
+from tenants.services import ensure_member
+from tests.factories import candidate, vacancy
+
+pytestmark = pytest.mark.django_db
+FORM = {
+    "name": "nurse, not vets",
+    "trigger_text": "nurse",
+    "trigger_radius": "0.75",
+    "exclude_text": "veterinary nurse",
+    "exclude_radius": "0.75",
+    "active": "on",
+    "note": "",
+    "changes-TOTAL_FORMS": "0",
+    "changes-INITIAL_FORMS": "0",
+}
+
+
+@pytest.fixture
+def acme_admin(acme, client):
+    user = User.objects.create_user("ada", password="pw-ada-123", is_staff=True)
+    ensure_member(tenant=acme, user=user, role="admin")
+    client.force_login(user)
+    return client
+
+
+def _rule(tenant, name="nurse, not vets"):
+    data = {k: FORM[k] for k in ("trigger_text", "exclude_text")} | {"name": name}
+    with tenant_scope(tenant.id):
+        return create_rule(
+            tenant=tenant, data=data | {"trigger_radius": 0.75, "exclude_radius": 0.75}, actor=Actor("t")
+        )
+
+
+def test_a_rule_added_in_admin_belongs_to_the_admins_tenant_with_author_and_audit_entry(acme, acme_admin):
+    response = acme_admin.post("/admin/rules/exclusionrule/add/", FORM)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    with tenant_scope(acme.id):
+        rule = ExclusionRule.objects.get(name="nurse, not vets")
+        assert rule.author.username == "ada"
+        assert list(RuleChange.objects.values_list("action", "actor")) == [("created", "ada")]
+
+
+def test_the_change_form_previews_the_rows_inside_each_anchor_with_similarities(acme, acme_admin):
+    candidate(acme, "veterinary nurse", external_id="vet-1")
+    vacancy(acme, "nurse", external_id="nurse-1")
+    rule = _rule(acme)
+    page = acme_admin.get(f"/admin/rules/exclusionrule/{rule.id}/change/").content.decode()
+    assert "inside A (trigger): 1 vacancies" in page
+    assert "inside B (exclude): 1 candidates" in page
+    assert "vet-1" in page and "1.000" in page
+
+
+def test_another_tenants_rule_is_a_404_in_admin_and_absent_from_the_list(acme, globex, acme_admin):
+    theirs = _rule(globex, name="their rule")
+    assert "their rule" not in acme_admin.get("/admin/rules/exclusionrule/").content.decode()
+    assert acme_admin.get(f"/admin/rules/exclusionrule/{theirs.id}/change/").status_code == 404
+
+
+def test_bulk_deactivation_in_admin_deactivates_through_the_service(acme, acme_admin):
+    rule = _rule(acme)
+    response = acme_admin.post(
+        "/admin/rules/exclusionrule/", {"action": "deactivate", "_selected_action": [rule.id]}, follow=True
+    )
+    assert "1 rule(s) deactivated" in response.content.decode()
+    with tenant_scope(acme.id):
+        assert RuleChange.objects.filter(rule=rule, action="deactivated", actor="ada").exists()
+
+
+def test_testing_a_query_in_admin_shows_the_fired_rule_and_the_results_without_its_anchor_b(acme, acme_admin):
+    candidate(acme, "veterinary nurse", external_id="vet-1")
+    candidate(acme, "district nurse", external_id="district-1")
+    _rule(acme)
+    page = acme_admin.get("/admin/rules/exclusionrule/test-query/", {"text": "nurse", "kind": "candidates"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "nurse, not vets" in html and "district-1" in html
+    assert "vet-1" not in html
