@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from matching.ml.data import ontology_pairs  # noqa: E402
 from matching.ml.encoder import BASE_MODEL, TextEncoder, resolve_model_path  # noqa: E402
 from matching.ml.evaluation import best_row, build_corpus, id_scores  # noqa: E402
-from matching.ml.heads import SoftmaxGroupHead, group_confidence  # noqa: E402
+from matching.ml.heads import SoftmaxGroupHead, group_confidence, group_overlap  # noqa: E402
 from matching.ml.losses import PairLoss  # noqa: E402
 from matching.ml.metrics import auroc, expected_ranks, opis  # noqa: E402
 from matching.ml.train import _batches  # noqa: E402
@@ -85,6 +85,9 @@ def run(name, pairs, index, vectors, sample, *, groups=4, group_size=128, kind="
     ranks = expected_ranks(scores, targets)
     correct = ranks <= 1
     top = best_row(q, c, corpus, scores.argmax(axis=1))
+    overlap = np.array(
+        [group_overlap(q[i], c[[row]], groups=groups, group_size=group_size)[0] for i, row in enumerate(top)]
+    )
     relevant = np.zeros_like(scores, dtype=bool)
     relevant[np.arange(len(targets)), targets] = True
     result = {
@@ -94,6 +97,7 @@ def run(name, pairs, index, vectors, sample, *, groups=4, group_size=128, kind="
         "auroc_query_confidence": round(auroc(q_conf, correct), 4),
         "auroc_hit_confidence": round(auroc(c_conf[top], correct), 4),
         "auroc_top_similarity": round(auroc(scores.max(axis=1), correct), 4),
+        "auroc_group_overlap": round(auroc(overlap, correct), 4),
         "seconds": round(time.monotonic() - started, 1),
     }  # fmt: skip
     base = np.mean(1 / expected_ranks(id_scores(query_vectors, corpus_vectors, corpus), targets))

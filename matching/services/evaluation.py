@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import MatchingError
 from ..ml.encoder import BASE_MODEL, load_encoder
 from ..ml.evaluation import Corpus, best_row, build_corpus, evaluate_scores, id_scores
+from ..ml.heads import group_overlap
 from ..models import EncoderVersion
 
 BASE, LEXICAL = "base", "lexical"
@@ -95,11 +96,15 @@ def evaluate(*, queries: Path, corpus: Path, encoder: str | None = None, batch_s
     else:
         model = load_encoder(artifact)
         query_vectors, query_confidence = model.encode(eval_set.queries, batch_size=batch_size)
-        row_vectors, row_confidence = model.encode(eval_set.corpus.texts, batch_size=batch_size)
+        row_vectors, _ = model.encode(eval_set.corpus.texts, batch_size=batch_size)
         scores = id_scores(query_vectors, row_vectors, eval_set.corpus)
-        if query_confidence is not None:
+        if query_confidence is not None:  # a head: the top hit's confidence, as search reports it
             top_rows = best_row(query_vectors, row_vectors, eval_set.corpus, scores.argmax(axis=1))
-            confidence = np.minimum(query_confidence, row_confidence[top_rows])  # as search reports a hit
+            groups, group_size = model.head.groups, model.head.group_size
+            confidence = np.array([
+                group_overlap(q, row_vectors[[row]], groups=groups, group_size=group_size)[0]
+                for q, row in zip(query_vectors, top_rows, strict=True)
+            ])  # fmt: skip
     result = evaluate_scores(scores, eval_set.targets, eval_set.queries, eval_set.corpus, hit_confidence=confidence)
     return result | {
         "encoder": name,

@@ -14,6 +14,7 @@ from rules.services import TriggeredRule, triggered_rules
 from tenants.models import Tenant
 
 from ..errors import MatchingError
+from ..ml.heads import group_overlap, head_shape
 from ..models import CEFR_LEVELS, EncoderVersion, Kind, Record
 from .calibration import Threshold, threshold_for
 from .encoding import active_encoder_version, encoder_for, text_hash
@@ -259,13 +260,18 @@ def nearest(
     )
     with hnsw_search_settings():
         hits = sorted(rows[:k], key=lambda row: row.distance)  # relaxed order: re-sort the k rows
+    confidence = [None] * len(hits)
+    if version.has_confidence and hits:
+        groups, group_size = head_shape(version.dimension, version.config)
+        hit_vectors = np.array([np.asarray(hit.vector, dtype=np.float32) for hit in hits])
+        confidence = group_overlap(query, hit_vectors, groups=groups, group_size=group_size).tolist()
     return [
         Match(
             kind=target,
             record=hit.record,
             similarity=1.0 - hit.distance,
-            confidence=hit.confidence,
+            confidence=confidence[i],
             is_match=None if threshold is None else threshold.admits(1.0 - hit.distance),
         )
-        for hit in hits
+        for i, hit in enumerate(hits)
     ]
