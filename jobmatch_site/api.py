@@ -46,6 +46,15 @@ def api_schema(*, responses: dict, errors: tuple[int, ...] = (), **kwargs: objec
     return extend_schema(responses=responses | documented, parameters=parameters, **kwargs)
 
 
+class StrictFloatField(serializers.FloatField):
+    """A JSON number only: DRF's FloatField would take true/false (and "0.5") as numbers."""
+
+    def to_internal_value(self, data: object) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def validated(serializer_class: type[serializers.Serializer], data: object) -> dict:
     """The serializer's validated data, or a 400 naming the first offending field."""
     serializer = serializer_class(data=data)

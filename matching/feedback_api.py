@@ -1,14 +1,13 @@
 """REST API for feedback (mark a pair good/bad, list, CSV export/import) and the tenant's calibrated threshold."""
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobmatch_site.api import validated
+from jobmatch_site.api import StrictFloatField, api_schema, validated
 
 from .errors import MatchingError
 from .models import CalibrationTarget, Kind
@@ -54,12 +53,12 @@ class FeedbackListApi(APIView):
         query = serializers.ChoiceField(choices=["vacancy", "candidate"], default="vacancy",
                                         help_text="the side that was searched")  # fmt: skip
 
-    @extend_schema(responses=FeedbackOut(many=True))
+    @api_schema(responses={200: FeedbackOut(many=True)}, errors=(404, 409))
     def get(self, request: Request) -> Response:
         rows = list_feedback(tenant=request.tenant).order_by("-marked_at", "-id")[:1000]
         return Response(FeedbackOut(rows, many=True).data)
 
-    @extend_schema(request=Body, responses={201: FeedbackOut, 200: FeedbackOut})
+    @api_schema(request=Body, responses={201: FeedbackOut, 200: FeedbackOut}, errors=(404, 409))
     def post(self, request: Request) -> Response:
         body = validated(self.Body, request.data)
         row, created = record_feedback(
@@ -74,7 +73,7 @@ class FeedbackListApi(APIView):
 
 
 class FeedbackExportApi(APIView):
-    @extend_schema(responses={(200, "text/csv"): str})
+    @api_schema(responses={(200, "text/csv"): str}, errors=(404, 409))
     def get(self, request: Request) -> StreamingHttpResponse:
         response = StreamingHttpResponse(export_feedback_csv(tenant=request.tenant), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="feedback-{request.tenant.slug}.csv"'
@@ -86,8 +85,8 @@ class FeedbackImportApi(APIView):
 
     parser_classes = [MultiPartParser, FileUploadParser]
 
-    @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string",
-                   "format": "binary"}}}}, responses={200: dict})  # fmt: skip
+    @api_schema(request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string",
+                   "format": "binary"}}}}, responses={200: dict}, errors=(404, 409))  # fmt: skip
     def post(self, request: Request) -> Response:
         upload = request.data.get("file")
         if upload is None:
@@ -117,7 +116,7 @@ class CalibrationOut(serializers.Serializer):
     threshold = serializers.FloatField(allow_null=True)
     source = serializers.CharField(allow_null=True, help_text="tenant, global, or null")
     target = serializers.CharField()
-    max_false_accept_rate = serializers.FloatField(allow_null=True)
+    max_false_accept_rate = StrictFloatField(allow_null=True)
     min_labels_per_class = serializers.IntegerField()
     latest_fit = FitOut(allow_null=True)
 
@@ -129,7 +128,7 @@ class CalibrationApi(APIView):
 
     class Policy(serializers.Serializer):
         target = serializers.ChoiceField(choices=CalibrationTarget.values)
-        max_false_accept_rate = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+        max_false_accept_rate = StrictFloatField(required=False, allow_null=True, min_value=0, max_value=1)
 
     def _state(self, request: Request) -> dict:
         tenant = request.tenant
@@ -145,11 +144,11 @@ class CalibrationApi(APIView):
             "latest_fit": None if fit is None else FitOut(fit).data,
         }
 
-    @extend_schema(responses=CalibrationOut)
+    @api_schema(responses={200: CalibrationOut}, errors=(404, 409))
     def get(self, request: Request) -> Response:
         return Response(self._state(request))
 
-    @extend_schema(request=Policy, responses=CalibrationOut)
+    @api_schema(request=Policy, responses={200: CalibrationOut}, errors=(404, 409))
     def put(self, request: Request) -> Response:
         body = validated(self.Policy, request.data)
         set_policy(
@@ -162,7 +161,7 @@ class CalibrationApi(APIView):
 class CalibrationRefitApi(APIView):
     required_scope = "admin"
 
-    @extend_schema(request=None, responses=CalibrationOut)
+    @api_schema(request=None, responses={200: CalibrationOut}, errors=(404, 409))
     def post(self, request: Request) -> Response:
         calibrate_tenant(tenant=request.tenant)
         return Response(CalibrationApi()._state(request))

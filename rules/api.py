@@ -1,10 +1,11 @@
 """REST API for exclusion rules: CRUD within the caller's tenant, and each rule's audit trail."""
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from jobmatch_site.api import api_schema
 
 from .selectors import get_rule, list_rules, rule_changes
 from .services import Actor, create_rule, delete_rule, update_rule
@@ -19,7 +20,7 @@ class RuleOut(serializers.Serializer):
     exclude_radius = serializers.FloatField()
     active = serializers.BooleanField()
     note = serializers.CharField()
-    author = serializers.CharField(source="author.username", default=None)
+    author = serializers.CharField(source="author.username", default=None, allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -48,41 +49,41 @@ def _actor(request: Request) -> Actor:
 
 
 class RuleListApi(APIView):
-    @extend_schema(responses=RuleOut(many=True))
+    @api_schema(responses={200: RuleOut(many=True)}, errors=(404, 409))
     def get(self, request: Request) -> Response:
         return Response(RuleOut(list_rules(tenant=request.tenant).order_by("name"), many=True).data)
 
-    @extend_schema(request=RuleIn, responses={201: RuleOut})
+    @api_schema(request=RuleIn, responses={201: RuleOut}, errors=(404, 409))
     def post(self, request: Request) -> Response:
         rule = create_rule(tenant=request.tenant, data=request.data, actor=_actor(request))
         return Response(RuleOut(rule).data, status=status.HTTP_201_CREATED)
 
 
 class RuleDetailApi(APIView):
-    @extend_schema(responses=RuleOut)
+    @api_schema(responses={200: RuleOut}, errors=(404, 409))
     def get(self, request: Request, rule_id: int) -> Response:
         return Response(RuleOut(get_rule(tenant=request.tenant, rule_id=rule_id)).data)
 
-    @extend_schema(request=RuleIn, responses=RuleOut)
+    @api_schema(request=RuleIn, responses={200: RuleOut}, errors=(404, 409))
     def patch(self, request: Request, rule_id: int) -> Response:
         rule = get_rule(tenant=request.tenant, rule_id=rule_id)
         rule = update_rule(tenant=request.tenant, rule=rule, data=request.data, actor=_actor(request), partial=True)
         return Response(RuleOut(rule).data)
 
-    @extend_schema(request=RuleIn, responses=RuleOut)
+    @api_schema(request=RuleIn, responses={200: RuleOut}, errors=(404, 409))
     def put(self, request: Request, rule_id: int) -> Response:
         rule = get_rule(tenant=request.tenant, rule_id=rule_id)
         rule = update_rule(tenant=request.tenant, rule=rule, data=request.data, actor=_actor(request), partial=False)
         return Response(RuleOut(rule).data)
 
-    @extend_schema(responses={204: None})
+    @api_schema(responses={204: None}, errors=(404, 409))
     def delete(self, request: Request, rule_id: int) -> Response:
         delete_rule(tenant=request.tenant, rule=get_rule(tenant=request.tenant, rule_id=rule_id), actor=_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RuleChangesApi(APIView):
-    @extend_schema(responses=RuleChangeOut(many=True))
+    @api_schema(responses={200: RuleChangeOut(many=True)}, errors=(404, 409))
     def get(self, request: Request, rule_id: int) -> Response:
         rule = get_rule(tenant=request.tenant, rule_id=rule_id)
         return Response(RuleChangeOut(rule_changes(tenant=request.tenant, rule=rule), many=True).data)

@@ -53,6 +53,9 @@ class SearchFilters:
         country, city = params.get("country") or "", params.get("city") or ""
         if not isinstance(country, str) or not isinstance(city, str):
             raise MatchingError("country and city filters are strings", field="filters.country")
+        for name, value in (("city", city), *((f"custom.{key}", f"{key}{v}") for key, v in custom.items())):
+            if "\x00" in str(value):  # PostgreSQL text cannot hold NUL: refuse, don't 500
+                raise MatchingError(f"the {name} filter contains a NUL character", field=f"filters.{name}")
         if country and (len(country.strip()) != 2 or not country.strip().isalpha()):
             raise MatchingError(f"country filter {country!r} is not an ISO 3166 alpha-2 code", field="filters.country")
         return cls(country=country.strip().upper(), city=city.strip(), languages=languages, custom=dict(custom))
