@@ -240,6 +240,17 @@ def hnsw_search_settings() -> Iterator[None]:
         yield
 
 
+def exact_nearest(rows: QuerySet, k: int) -> list:
+    """The same query without the HNSW index: exact, and the answer whenever the index scan came back short.
+
+    An iterative scan gives up after hnsw.max_scan_tuples index entries; a small tenant in a large shared table, or
+    a table full of not-yet-vacuumed dead entries, can hit that limit before k rows of its own pass the filters.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        return list(rows[:k])
+
+
 def nearest(
     *,
     tenant: Tenant,
@@ -263,6 +274,8 @@ def nearest(
     )
     with hnsw_search_settings():
         hits = sorted(rows[:k], key=lambda row: row.distance)  # relaxed order: re-sort the k rows
+    if len(hits) < k:
+        hits = exact_nearest(rows, k)
     confidence = [None] * len(hits)
     if version.has_confidence and hits:
         groups, group_size = head_shape(version.dimension, version.config)

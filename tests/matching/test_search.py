@@ -117,10 +117,27 @@ def test_a_filter_keeping_3_percent_of_rows_still_returns_k_rows_through_the_hns
             cursor.execute("SET LOCAL enable_sort = off")  # no exact sort: the order must come from the HNSW index
         with hnsw_search_settings():
             plan = nearest_rows(**args)[:10].explain()
-        through_index = nearest(**args, k=10)
+            through_index = list(nearest_rows(**args)[:10])  # the index path alone, without the exact fallback
     exact = set(ids[rare][np.argsort(-(vectors[rare] @ query))[:10]])
     assert "candidateembedding_hnsw_v" in plan
     for hits in (planners_choice, through_index):
         assert len(hits) == 10  # a plain HNSW scan returns ef_search candidates, of which ~3% pass the filter
         assert all(hit.record.custom_fields["team"] == "rare" for hit in hits)
         assert len({hit.record.id for hit in hits} & exact) >= 9  # recall@10 against an exact search
+
+
+def test_when_the_index_scan_gives_up_early_the_exact_fallback_still_returns_k_rows(acme, clustered_pool):
+    ids, vectors, rare, centres = clustered_pool
+    query = (centres[3] / np.linalg.norm(centres[3])).astype(np.float32)
+    filters = SearchFilters.from_params({"custom": {"team": "rare"}})
+    args = {"tenant": acme, "target": Kind.CANDIDATES, "version": acme.active_encoder, "query": query}
+    with tenant_scope(acme.id):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_sort = off")  # the index path...
+            cursor.execute("SET LOCAL hnsw.max_scan_tuples = 40")  # ...stopping after 40 entries (~1 rare row)
+        with hnsw_search_settings():
+            short = list(nearest_rows(**args, filters=filters)[:10])
+        hits = nearest(**args, filters=filters, k=10)
+    exact = set(ids[rare][np.argsort(-(vectors[rare] @ query))[:10]])
+    assert len(short) < 10
+    assert {hit.record.id for hit in hits} == exact
