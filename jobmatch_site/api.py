@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -32,15 +33,16 @@ ERROR_DESCRIPTIONS = {
     413: "The request body exceeds MAX_REQUEST_BYTES.",
     415: "The body is not JSON.",
     429: "Rate limit reached: wait the seconds in Retry-After.",
+    503: "The database is unavailable (restarting): retry after Retry-After seconds; upserts are safe to repeat.",
 }
 RETRY_AFTER = OpenApiParameter(
-    "Retry-After", int, OpenApiParameter.HEADER, response=[429], description="seconds until the next request fits"
+    "Retry-After", int, OpenApiParameter.HEADER, response=[429, 503], description="seconds to wait before retrying"
 )
 
 
 def api_schema(*, responses: dict, errors: tuple[int, ...] = (), **kwargs: object):  # noqa: ANN201
-    """extend_schema with the errors any endpoint may answer (400, 401, 403, 413, 415, 429) plus `errors`."""
-    codes = sorted({400, 401, 403, 413, 415, 429, *errors})
+    """extend_schema with the errors any endpoint may answer (400, 401, 403, 413, 415, 429, 503) plus `errors`."""
+    codes = sorted({400, 401, 403, 413, 415, 429, 503, *errors})
     documented = {code: OpenApiResponse(ErrorOut, description=ERROR_DESCRIPTIONS[code]) for code in codes}
     parameters = [*kwargs.pop("parameters", []), RETRY_AFTER]
     return extend_schema(responses=responses | documented, parameters=parameters, **kwargs)
@@ -76,6 +78,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"detail": "not found", "field": None}, status=404)
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "the request body is too large", "field": None}, status=413)
+    if isinstance(exc, OperationalError | InterfaceError):  # the database restarting: the transaction rolled back
+        logger.warning("database unavailable: %s", exc)
+        return Response(
+            {"detail": "the database is unavailable; retry shortly", "field": None},
+            status=503,
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, SuspiciousOperation):  # e.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS
         return Response({"detail": str(exc), "field": None}, status=400)
     response = drf_exception_handler(exc, context)
