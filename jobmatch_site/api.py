@@ -1,12 +1,18 @@
 """DRF glue shared by every app's api.py: parameter validation and one error shape."""
 
+import codecs
+import json
 import logging
+import math
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -32,15 +38,16 @@ ERROR_DESCRIPTIONS = {
     413: "The request body exceeds MAX_REQUEST_BYTES.",
     415: "The body is not JSON.",
     429: "Rate limit reached: wait the seconds in Retry-After.",
+    503: "The database is unavailable (restarting): retry after Retry-After seconds; upserts are safe to repeat.",
 }
 RETRY_AFTER = OpenApiParameter(
-    "Retry-After", int, OpenApiParameter.HEADER, response=[429], description="seconds until the next request fits"
+    "Retry-After", int, OpenApiParameter.HEADER, response=[429, 503], description="seconds to wait before retrying"
 )
 
 
 def api_schema(*, responses: dict, errors: tuple[int, ...] = (), **kwargs: object):  # noqa: ANN201
-    """extend_schema with the errors any endpoint may answer (400, 401, 403, 413, 415, 429) plus `errors`."""
-    codes = sorted({400, 401, 403, 413, 415, 429, *errors})
+    """extend_schema with the errors any endpoint may answer (400, 401, 403, 413, 415, 429, 503) plus `errors`."""
+    codes = sorted({400, 401, 403, 413, 415, 429, 503, *errors})
     documented = {code: OpenApiResponse(ErrorOut, description=ERROR_DESCRIPTIONS[code]) for code in codes}
     parameters = [*kwargs.pop("parameters", []), RETRY_AFTER]
     return extend_schema(responses=responses | documented, parameters=parameters, **kwargs)
@@ -53,6 +60,46 @@ class StrictFloatField(serializers.FloatField):
         if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, as the schema promises; DRF's CharField would take 42 and make it "42"."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, as the schema promises; DRF's IntegerField would take "42" and 42.0."""
+
+    def to_internal_value(self, data: object) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
+
+
+class FiniteJSONParser(JSONParser):
+    """JSON whose numbers fit a float: 1e400 would parse as inf, which jsonb refuses later (a 500, not a 400)."""
+
+    def parse(self, stream: object, media_type: str | None = None, parser_context: dict | None = None) -> object:
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.load(codecs.getreader(encoding)(stream), parse_float=_finite_float, parse_constant=_refuse)
+        except ValueError as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+
+
+def _refuse(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def validated(serializer_class: type[serializers.Serializer], data: object) -> dict:
@@ -85,6 +132,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"detail": "not found", "field": None}, status=404)
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "the request body is too large", "field": None}, status=413)
+    if isinstance(exc, OperationalError | InterfaceError):  # the database restarting: the transaction rolled back
+        logger.warning("database unavailable: %s", exc)
+        return Response(
+            {"detail": "the database is unavailable; retry shortly", "field": None},
+            status=503,
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, SuspiciousOperation):  # e.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS
         return Response({"detail": str(exc), "field": None}, status=400)
     response = drf_exception_handler(exc, context)

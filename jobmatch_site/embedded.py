@@ -164,11 +164,12 @@ def _ensure_database(socket_dir: Path) -> None:
             conn.execute(f'CREATE ROLE "{APP_ROLE}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE')
 
 
-def stop_postgres() -> bool:
+def stop_postgres(mode: str = "fast") -> bool:
+    """Stop the server; mode "immediate" is a crash (no checkpoint; recovery replays the WAL at the next start)."""
     pgdata, _ = postgres_paths()
     if not postgres_running():
         return False
-    _pg_run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(pgdata))
+    _pg_run("pg_ctl", "stop", "-w", "-m", mode, "-D", str(pgdata))
     return True
 
 

@@ -5,16 +5,19 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
 class RequestSizeLimitMiddleware:
-    """413 for a body declared larger than MAX_REQUEST_BYTES, before a byte of it is read.
+    """413 for an API body declared larger than MAX_REQUEST_BYTES, before a byte of it is read.
 
     Django enforces DATA_UPLOAD_MAX_MEMORY_SIZE only when `request.body` is read, but DRF's parsers read the
-    stream directly; the declared length bounds what either can read, so checking it here covers both.
+    stream directly; the declared length bounds what either can read, so checking it here covers both. Pages keep
+    Django's own limits, which exempt file uploads (a CSV import form may take more than the API does).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -1,14 +1,14 @@
 """REST API for integrations: vacancies and candidates (CRUD, bulk upsert) and search. Parse, delegate, serialize."""
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobmatch_site.api import api_schema, validated
+from jobmatch_site.api import StrictCharField, StrictIntegerField, api_schema, validated
 from tenants.throttling import CredentialRateThrottle, SearchRateThrottle
 
 from .errors import MatchingError
@@ -41,18 +41,34 @@ class RecordOut(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string"}], "nullable": True})
+class CoordinateField(serializers.FloatField):
+    """Documents what records.py accepts: a number, or a numeric string (as a CSV cell is)."""
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "object", "additionalProperties": {"type": "string"}}, {"type": "string"}],
+        "nullable": True,
+        "description": '{"en": "C1"} or "en:C1;de:B2"; codes ISO 639, levels CEFR A1..C2',
+    }
+)
+class LanguagesField(serializers.DictField):
+    pass
+
+
 class RecordIn(serializers.Serializer):
     """Documents the body; services/records.py validates it (one path for API, CSV and forms)."""
 
     external_id = serializers.CharField(max_length=100)
     title = serializers.CharField(max_length=300)
-    description = serializers.CharField(required=False, allow_blank=True)
-    country = serializers.CharField(required=False, allow_blank=True, help_text="ISO 3166-1 alpha-2")
-    city = serializers.CharField(required=False, allow_blank=True)
-    latitude = serializers.FloatField(required=False, allow_null=True)
-    longitude = serializers.FloatField(required=False, allow_null=True)
-    languages = serializers.DictField(child=serializers.CharField(), required=False, help_text='{"en": "C1"}')
-    custom_fields = serializers.DictField(required=False)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    country = serializers.CharField(required=False, allow_blank=True, allow_null=True, help_text="ISO 3166-1 alpha-2")
+    city = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    latitude = CoordinateField(required=False, allow_null=True)
+    longitude = CoordinateField(required=False, allow_null=True)
+    languages = LanguagesField(required=False, allow_null=True)
+    custom_fields = serializers.DictField(required=False, allow_null=True)
 
 
 class RecordPage(serializers.Serializer):
@@ -83,7 +99,12 @@ LIST_DESCRIPTION = "Newest first, cursor-paginated. `custom.<name>=value` filter
 class ListParams(serializers.Serializer):
     """The query parameters with a type; validated so a malformed one is a 400, not silently ignored."""
 
-    page_size = serializers.IntegerField(min_value=1, max_value=NewestFirst.max_page_size, required=False)
+    page_size = serializers.RegexField(  # ASCII digits only: int() would also take "5.0", " 5" and "٥"
+        r"^(?:[1-9][0-9]?|1[0-9][0-9]|200)$",
+        required=False,
+        trim_whitespace=False,
+        error_messages={"invalid": "page_size is 1 to 200"},
+    )
     cursor = serializers.CharField(required=False, max_length=1000)
 
 
@@ -226,13 +247,13 @@ class SearchApi(APIView):
     throttle_classes = [CredentialRateThrottle, SearchRateThrottle]
 
     class Params(serializers.Serializer):
-        vacancy_id = serializers.IntegerField(required=False)
-        candidate_id = serializers.IntegerField(required=False)
-        text = serializers.CharField(required=False, trim_whitespace=True, max_length=20_000)
+        vacancy_id = StrictIntegerField(required=False)
+        candidate_id = StrictIntegerField(required=False)
+        text = StrictCharField(required=False, trim_whitespace=True, max_length=20_000)
         kind = serializers.ChoiceField(
             choices=Kind.choices, required=False, help_text="what to find for free text: candidates or vacancies"
         )
-        k = serializers.IntegerField(min_value=1, max_value=MAX_K, default=10)
+        k = StrictIntegerField(min_value=1, max_value=MAX_K, default=10)
         filters = serializers.DictField(required=False, help_text="country, city, languages {en: B2}, custom {}")
         only_matches = serializers.BooleanField(default=False, help_text="only results at or above the threshold")
 

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobmatch_site.api import api_schema, validated
+from jobmatch_site.api import StrictCharField, api_schema, validated
 
 from .models import ApiKey
 from .selectors import get_api_key, list_api_keys
@@ -34,7 +34,7 @@ class ApiKeyListApi(APIView):
     required_scope = "admin"
 
     class Body(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
+        name = StrictCharField(max_length=100)
         scopes = serializers.ListField(
             child=serializers.ChoiceField(choices=ALL_SCOPES), allow_empty=False, max_length=len(ALL_SCOPES)
         )

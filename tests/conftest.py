@@ -114,7 +114,8 @@ class Worker:
         self.process: subprocess.Popen | None = None
         self.log = ROOT / "var" / "test-worker.log"
 
-    def start(self) -> None:
+    def start(self, **env: str) -> None:
+        """Start it; `env` overrides settings for this run (e.g. CELERY_VISIBILITY_TIMEOUT_S)."""
         self.log.parent.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
             [
@@ -132,7 +133,7 @@ class Worker:
                 "--without-gossip",
                 "--without-mingle",
             ],
-            env=subprocess_env(),
+            env=subprocess_env() | env,
             cwd=ROOT,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,

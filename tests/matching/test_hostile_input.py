@@ -180,3 +180,19 @@ def test_sql_ish_csv_values_are_stored_verbatim_in_the_callers_tenant_only(acme,
     with tenant_scope(acme.id):
         assert sorted(Vacancy.objects.exclude(external_id="keep").values_list("title", flat=True)) == sorted(SQLISH)
     assert _snapshot(globex) == stored[1:]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/vacancies/", b'{"external_id": "v1", "title": "Cook", "custom_fields": {"a": 1e400}}'),
+        ("/api/v1/vacancies/", b'{"external_id": "v1", "title": "Cook", "custom_fields": {"a": NaN}}'),
+        ("/api/v1/search/", b'{"text": "cook", "kind": "candidates", "filters": {"custom": {"a": -1e999}}}'),
+    ],
+    ids=["overflowing-number", "nan", "overflowing-filter"],
+)
+def test_a_number_beyond_float_range_is_a_400_not_a_database_error(acme, globex, stored, api_client, path, body):
+    response = _post_raw(api_client(acme), path, body)
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["detail"]
+    assert _snapshot(acme, globex) == stored
