@@ -55,6 +55,19 @@ def globex(db) -> Tenant:
 
 
 @pytest.fixture
+def acme_admin(acme, client):
+    """A Django test client logged in as a staff user with the admin role in acme."""
+    from django.contrib.auth.models import User
+
+    from tenants.services import ensure_member
+
+    user = User.objects.create_user("ada", password="pw-ada-123", is_staff=True)
+    ensure_member(tenant=acme, user=user, role="admin")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
 def api_client(db) -> Callable[..., APIClient]:
     """api_client(tenant, scopes=None): a client holding a fresh API key of that tenant."""
 

@@ -10,14 +10,6 @@ from tests.factories import candidate, vacancy
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def acme_admin(acme, client):
-    user = User.objects.create_user("ada", password="pw-ada-123", is_staff=True)
-    ensure_member(tenant=acme, user=user, role="admin")
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.parametrize(("factory", "path"), [(vacancy, "vacancy"), (candidate, "candidate")])
 def test_a_tenant_admin_lists_only_their_tenants_rows(acme, globex, acme_admin, factory, path):
     ours = factory(acme, "Welder", external_id="ours-1")

@@ -1,23 +1,13 @@
 """Feedback and calibration in Django admin: each tenant admin sees only their tenant's marks and fits."""
 
 import pytest
-from django.contrib.auth.models import User
 
 from matching.models import Feedback, GlobalCalibration, ThresholdFit
 from matching.services import calibrate_tenant, record_feedback
 from tenants.scoping import tenant_scope
-from tenants.services import ensure_member
 from tests.factories import candidate, vacancy
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def acme_admin(acme, client):
-    user = User.objects.create_user("ada", password="pw-ada-123", is_staff=True)
-    ensure_member(tenant=acme, user=user, role="admin")
-    client.force_login(user)
-    return client
 
 
 def _marked(tenant, prefix):

@@ -1,12 +1,10 @@
 """Rules in Django admin: scoped to the admin's tenant, saved through the services, previewed and tried out."""
 
 import pytest
-from django.contrib.auth.models import User
 
 from rules.models import ExclusionRule, RuleChange
 from rules.services import Actor, create_rule
 from tenants.scoping import tenant_scope
-from tenants.services import ensure_member
 from tests.factories import candidate, vacancy
 
 pytestmark = pytest.mark.django_db
@@ -21,14 +19,6 @@ FORM = {
     "changes-TOTAL_FORMS": "0",
     "changes-INITIAL_FORMS": "0",
 }
-
-
-@pytest.fixture
-def acme_admin(acme, client):
-    user = User.objects.create_user("ada", password="pw-ada-123", is_staff=True)
-    ensure_member(tenant=acme, user=user, role="admin")
-    client.force_login(user)
-    return client
 
 
 def _rule(tenant, name="nurse, not vets"):
