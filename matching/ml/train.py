@@ -46,7 +46,7 @@ class TrainReport:
     pairs_seen: int
     seconds: float
     stopped_early: bool
-    final_loss: float
+    final_loss: float | None  # None when no fine-tune step ran (head warm-up only)
 
 
 def set_seed(seed: int) -> None:
@@ -145,7 +145,7 @@ def train(
         optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total_steps - step) / max(total_steps, 1))
     )
     labels_of: dict[str, int] = {}
-    steps, seen, started, last_loss, stopped_early = 0, 0, time.monotonic(), float("nan"), False
+    steps, seen, started, last_loss, stopped_early = 0, 0, time.monotonic(), None, False
 
     def epoch_batches() -> Iterator[list[Pair]]:
         for epoch in range(math.ceil(config.epochs)):

@@ -112,3 +112,25 @@ def evaluate(*, queries: Path, corpus: Path, encoder: str | None = None, batch_s
         "skipped_queries": eval_set.skipped,
         "corpus_ids": len(eval_set.corpus.ids),
     }
+
+
+def write_eval_sets(*, out: Path, esco: Path, jobbert: Path, preferred_only: bool = False) -> int:
+    """C.csv (ESCO ids with preferred + alternative labels as rows) and Q.csv (JobBERT titles -> ESCO URI) under
+    `out`; returns the number of corpus ids. Hidden labels are search aids, not names: left out."""
+    from ..ml.data import esco_titles
+
+    for path in (esco, jobbert):
+        if not path.is_file():
+            raise MatchingError(f"no such file: {path}", field="file")
+    titles, _ = esco_titles(esco, hidden=False)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "C.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text"])
+        for uri, labels in titles.items():
+            writer.writerows([uri, label] for label in (labels[:1] if preferred_only else labels))
+    with jobbert.open(newline="", encoding="utf-8") as source, (out / "Q.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["query", "target_id"])
+        writer.writerows([row["vacancyTitle"], row["conceptUri"]] for row in csv.DictReader(source))
+    return len(titles)

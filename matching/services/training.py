@@ -89,10 +89,8 @@ def validation_metrics(*, version: EncoderVersion) -> dict:
     """evaluate's figures on the JobBERT validation titles against every ESCO occupation."""
     import tempfile
 
-    from django.core.management import call_command
-
-    from .evaluation import evaluate
+    from .evaluation import evaluate, write_eval_sets
 
     with tempfile.TemporaryDirectory() as folder:
-        call_command("make_eval_sets", out=Path(folder), verbosity=0)
+        write_eval_sets(out=Path(folder), esco=ESCO_CSV, jobbert=DATA_DIR / "jobbert_eval_validation_en.csv")
         return evaluate(queries=Path(folder) / "Q.csv", corpus=Path(folder) / "C.csv", encoder=version.name)

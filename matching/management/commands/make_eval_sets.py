@@ -1,10 +1,10 @@
-import csv
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from matching.ml.data import esco_titles
+from jobmatch_site.commands import refusals_exit_2
 from matching.services.demo import DATA_DIR
+from matching.services.evaluation import write_eval_sets
 
 
 class Command(BaseCommand):
@@ -22,20 +22,6 @@ class Command(BaseCommand):
     def handle(
         self, *args: object, out: Path, esco: Path, jobbert: Path, preferred_only: bool, **options: object
     ) -> None:
-        for path in (esco, jobbert):
-            if not path.is_file():
-                raise CommandError(f"no such file: {path}", returncode=2)
-        titles, _ = esco_titles(esco, hidden=False)  # hidden labels are search aids, not names
-        out.mkdir(parents=True, exist_ok=True)
-        with (out / "C.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["id", "text"])
-            for uri, labels in titles.items():
-                for label in labels[:1] if preferred_only else labels:
-                    writer.writerow([uri, label])
-        with jobbert.open(newline="", encoding="utf-8") as source, (out / "Q.csv").open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["query", "target_id"])
-            for row in csv.DictReader(source):
-                writer.writerow([row["vacancyTitle"], row["conceptUri"]])
-        self.stdout.write(f"wrote {out / 'C.csv'} ({len(titles)} ids) and {out / 'Q.csv'}")
+        with refusals_exit_2():
+            ids = write_eval_sets(out=out, esco=esco, jobbert=jobbert, preferred_only=preferred_only)
+        self.stdout.write(f"wrote {out / 'C.csv'} ({ids} ids) and {out / 'Q.csv'}")

@@ -1,0 +1,88 @@
+"""`evaluate`, `make_eval_sets` and `train_encoder`: stable interfaces that checks outside the project rely on."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from matching.models import EncoderVersion
+
+KEYS = {"n_queries", "recall@1", "recall@5", "recall@10", "mrr", "macro_mrr", "opis", "auroc", "encoder", "seconds"}
+
+
+@pytest.fixture
+def tiny_set(tmp_path):
+    (tmp_path / "C.csv").write_text(
+        "id,text\nweld,welder\nweld,metal welder\ncook,cook\ncook,chef\nnurse,nurse\nacct,accountant\n"
+    )
+    (tmp_path / "Q.csv").write_text(
+        "query,target_id\nTIG WELDER,weld\nhead chef,cook\nward nurse,nurse\nbookkeeper,acct\n"
+    )
+    return tmp_path
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("encoder", ["lexical", "base"])
+def test_evaluate_writes_every_documented_key(tiny_set, encoder):
+    out = tiny_set / "out.json"
+    call_command("evaluate", queries=tiny_set / "Q.csv", corpus=tiny_set / "C.csv", encoder=encoder, json=out)
+    result = json.loads(out.read_text())
+    assert set(result) >= KEYS
+    assert result["n_queries"] == 4
+    assert result["auroc"] is None  # neither has a confidence head
+    assert 0 < result["mrr"] <= 1
+
+
+@pytest.mark.django_db
+def test_the_base_encoder_puts_the_welder_first(tiny_set):
+    from matching.services.evaluation import evaluate
+
+    result = evaluate(queries=tiny_set / "Q.csv", corpus=tiny_set / "C.csv", encoder="base")
+    assert result["recall@1"] >= 0.75
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"encoder": "no-such-encoder"}, "unknown encoder"), ({"corpus": "Q.csv"}, "no 'id' column")],
+)
+def test_evaluate_refuses_bad_input_with_exit_2(tiny_set, kwargs, message):
+    args = {"queries": tiny_set / "Q.csv", "corpus": tiny_set / "C.csv"} | {
+        key: tiny_set / value if key == "corpus" else value for key, value in kwargs.items()
+    }
+    with pytest.raises(CommandError, match=message) as refused:
+        call_command("evaluate", **args)
+    assert refused.value.returncode == 2
+
+
+def test_make_eval_sets_writes_all_esco_occupations_and_the_validation_titles(tmp_path):
+    call_command("make_eval_sets", out=tmp_path)
+    corpus = (tmp_path / "C.csv").read_text().splitlines()
+    queries = (tmp_path / "Q.csv").read_text().splitlines()
+    assert corpus[0] == "id,text" and queries[0] == "query,target_id"
+    assert len({line.split(",")[0] for line in corpus[1:] if line.startswith("http")}) == 3007
+    assert len(queries) - 1 == 13225
+
+
+@pytest.mark.django_db
+def test_train_encoder_registers_a_version_with_its_config_data_hashes_and_indexes(settings, tmp_path):
+    settings.MODELS_DIR = tmp_path
+    call_command("train_encoder", name="tiny", epochs=0, head_epochs=0, groups=2, group_size=16, skip_eval=True)
+    version = EncoderVersion.objects.get(name="tiny")
+    assert (version.dimension, version.has_confidence) == (32, True)
+    assert set(version.config["train"]["extra"]["data_sha256"]) == {
+        "esco_v1.1.1_occupations_en.csv",
+        "onet_27.0_titles.tsv",
+    }
+    assert (tmp_path / "tiny" / "training.json").exists()
+
+
+def test_train_encoder_refuses_a_cuda_device_that_is_not_there():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(CommandError, match="no CUDA") as refused:
+        call_command("train_encoder", device="cuda")
+    assert refused.value.returncode == 2
