@@ -157,6 +157,16 @@ class Job(TenantOwned):
         return 100 if self.status == self.Status.DONE else int(100 * self.done / self.total) if self.total else 0
 
 
+class ImportUpload(TenantOwned):
+    """An uploaded CSV waiting for its import job: kept in the database so any worker node can read it."""
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="upload")
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"upload for {self.job}"
+
+
 class Feedback(TenantOwned):
     """A recruiter's or integration's verdict on one (vacancy, candidate) pair; a second mark replaces the first."""
 

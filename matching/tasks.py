@@ -11,7 +11,9 @@ from .models import EncoderVersion, Job, Kind
 from .services.calibration import calibrate_tenant, refit_tenants_with_new_feedback
 from .services.encoding import encode_records, sweep_unencoded
 from .services.global_calibration import calibrate_global, ensure_global_calibrations
+from .services.imports import run_import_job
 from .services.reindex import reindex_step, resume_stalled_reindexes
+from .services.talent_map import occupations
 
 _RELIABLE = {
     "acks_late": True,
@@ -68,3 +70,15 @@ def refit_thresholds_task() -> int:
     if getattr(settings, "CALIBRATE_GLOBAL_ON_DEMAND", True):
         ensure_global_calibrations()
     return refit_tenants_with_new_feedback()
+
+
+@shared_task(**_RELIABLE)
+def import_csv_task(tenant_id: int, job_id: int) -> None:
+    tenant = Tenant.objects.select_related("active_encoder").get(pk=tenant_id)
+    with tenant_scope(tenant_id):
+        run_import_job(tenant=tenant, job=Job.objects.get(pk=job_id))
+
+
+@shared_task(**_RELIABLE)
+def prepare_talent_map_task(version_id: int) -> None:
+    occupations(EncoderVersion.objects.get(pk=version_id))

@@ -5,10 +5,13 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db import transaction
+from django.utils import timezone
+
 from tenants.models import Tenant
 
 from ..errors import MatchingError
-from ..models import Kind
+from ..models import ImportUpload, Job, Kind
 from .records import MAX_BULK_ROWS, clean_record, upsert_records
 
 REQUIRED_COLUMNS = ("external_id", "title")
@@ -80,3 +83,72 @@ def import_csv(
         if progress:
             progress(start + len(batch), len(rows))
     return report
+
+
+MAX_REPORTED_ERRORS = 1000  # a report longer than this is not read; the count still says how many there were
+
+
+def check_csv(raw: bytes) -> None:
+    """The refusals a form can give at once (size, encoding, header), before the file is queued."""
+    text = _decode(raw)
+    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    if missing := [name for name in REQUIRED_COLUMNS if name not in header]:
+        raise MatchingError(
+            f"the CSV has no {missing[0]!r} column (header: {', '.join(header) or 'empty'})", field="file"
+        )
+
+
+def start_import(*, tenant: Tenant, kind: Kind, raw: bytes, filename: str = "") -> Job:
+    """Store the upload and queue its import; the returned Job carries the progress and, at the end, the report."""
+    check_csv(raw)
+    with transaction.atomic():
+        job = Job.objects.create(
+            tenant=tenant, kind=Job.Kind.IMPORT, params={"kind": kind.value, "filename": filename[:200]}
+        )
+        ImportUpload.objects.create(tenant=tenant, job=job, data=raw)
+        transaction.on_commit(lambda: _queue(tenant.id, job.id))
+    return job
+
+
+def _queue(tenant_id: int, job_id: int) -> None:
+    from ..tasks import import_csv_task
+
+    import_csv_task.delay(tenant_id, job_id)
+
+
+def run_import_job(*, tenant: Tenant, job: Job) -> Job:
+    """The worker's half of start_import. Re-running a finished job is a no-op; re-running an interrupted one
+    upserts the same rows again (by external_id), so a redelivered task loses and doubles nothing."""
+    if job.status in (Job.Status.DONE, Job.Status.FAILED):
+        return job
+    upload = ImportUpload.objects.filter(job=job).first()
+    if upload is None:
+        return _finish(job, Job.Status.FAILED, "the uploaded file is gone")
+    job.status, job.done = Job.Status.RUNNING, 0
+    job.save(update_fields=["status", "done", "updated_at"])
+
+    def progress(done: int, total: int) -> None:
+        Job.objects.filter(pk=job.pk).update(done=done, total=total, updated_at=timezone.now())
+
+    try:
+        report = import_csv(tenant=tenant, kind=Kind(job.params["kind"]), raw=bytes(upload.data), progress=progress)
+    except MatchingError as exc:
+        return _finish(job, Job.Status.FAILED, exc.message)
+    job.refresh_from_db()
+    job.params = job.params | {
+        "rows": report.rows,
+        "created": report.created,
+        "updated": report.updated,
+        "n_errors": len(report.errors),
+        "errors": report.errors[:MAX_REPORTED_ERRORS],
+    }
+    job.total = job.done = report.created + report.updated
+    bad = f", {len(report.errors)} rows refused" if report.errors else ""
+    return _finish(job, Job.Status.DONE, f"{report.created} created, {report.updated} updated{bad}")
+
+
+def _finish(job: Job, status: str, message: str) -> Job:
+    job.status, job.message, job.finished_at = status, message, timezone.now()
+    job.save()
+    ImportUpload.objects.filter(job=job).delete()  # the report stays on the job; the file is not needed again
+    return job
