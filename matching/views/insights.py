@@ -54,11 +54,10 @@ def free_text_search(request: HttpRequest) -> HttpResponse:
 def talent_map_page(request: HttpRequest) -> HttpResponse:
     kind = Kind(request.GET.get("kind")) if request.GET.get("kind") in Kind.values else Kind.CANDIDATES
     points = talent_map(tenant=request.tenant, kind=kind)
-    present = sorted({p.group for p in points})
+    present = sorted({p.group for p in points or []})
     legend = [{"group": g, "name": GROUP_NAMES.get(g, g), "n": sum(p.group == g for p in points)} for g in present]
-    return render(
-        request, "matching/talent_map.html", {"kind": kind, "points": points, "legend": legend, "kinds": Kind}
-    )
+    context = {"kind": kind, "points": points, "legend": legend, "kinds": Kind}
+    return render(request, "matching/talent_map.html", context | {"encoder": request.tenant.active_encoder})
 
 
 @tenant_page

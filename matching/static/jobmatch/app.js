@@ -1,30 +1,33 @@
-// The talent map's hover labels and legend filter; everything else is plain HTML plus htmx.
-document.addEventListener("DOMContentLoaded", () => {
-  const map = document.querySelector("svg.map");
-  if (!map) return;
+// The talent map's hover labels and legend filter (delegated: the map may arrive later, swapped in by htmx).
+const mapPoint = (event) => event.target.closest && event.target.closest("svg.map a");
+
+function showTip(event) {
+  const point = mapPoint(event);
   const tip = document.getElementById("map-tip");
-  const show = (event) => {
-    const point = event.target.closest("a");
-    if (!point) return;
-    tip.textContent = point.dataset.label;
-    const box = map.parentElement.getBoundingClientRect();
-    const at = event.clientX !== undefined && event.type.startsWith("mouse") ? event : point.getBoundingClientRect();
-    tip.style.left = `${(at.clientX ?? at.left) - box.left + 12}px`;
-    tip.style.top = `${(at.clientY ?? at.top) - box.top + 12}px`;
-    tip.style.display = "block";
-  };
-  const hide = () => { tip.style.display = "none"; };
-  map.addEventListener("mouseover", show);
-  map.addEventListener("focusin", show);
-  map.addEventListener("mouseout", hide);
-  map.addEventListener("focusout", hide);
-  document.querySelectorAll(".legend button").forEach((button) => {
-    button.addEventListener("click", () => {
-      const on = button.getAttribute("aria-pressed") !== "true";
-      button.setAttribute("aria-pressed", String(on));
-      map.querySelectorAll(`a[data-group="${button.dataset.group}"]`).forEach((a) => {
-        a.style.display = on ? "" : "none";
-      });
-    });
+  if (!point || !tip) return;
+  const box = point.closest(".map-wrap").getBoundingClientRect();
+  const at = event.type === "mouseover" ? { x: event.clientX, y: event.clientY } : point.getBoundingClientRect();
+  tip.textContent = point.dataset.label;
+  tip.style.left = `${(at.x ?? at.left) - box.left + 12}px`;
+  tip.style.top = `${(at.y ?? at.top) - box.top + 12}px`;
+  tip.style.display = "block";
+}
+
+function hideTip(event) {
+  const tip = document.getElementById("map-tip");
+  if (tip && mapPoint(event)) tip.style.display = "none";
+}
+
+document.addEventListener("mouseover", showTip);
+document.addEventListener("focusin", showTip);
+document.addEventListener("mouseout", hideTip);
+document.addEventListener("focusout", hideTip);
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest(".legend button");
+  if (!button) return;
+  const on = button.getAttribute("aria-pressed") !== "true";
+  button.setAttribute("aria-pressed", String(on));
+  document.querySelectorAll(`svg.map a[data-group="${button.dataset.group}"]`).forEach((a) => {
+    a.style.display = on ? "" : "none";
   });
 });
