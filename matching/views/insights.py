@@ -112,7 +112,7 @@ def _curve_chart(curve: list[dict], threshold: float | None) -> dict | None:
 @tenant_page
 def calibration_refit(request: HttpRequest) -> HttpResponse:
     if request.tenant_role != "admin":
-        messages.error(request, "Only a tenant admin can refit the threshold.")
+        messages.error(request, "Only a team admin can refit the threshold.")
         return redirect("calibration")
     from ..tasks import calibrate_tenant_task
 
