@@ -2,6 +2,7 @@
 matching/ml/train.py, then a registered EncoderVersion with its config, data hashes and validation metrics."""
 
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -18,12 +19,13 @@ from ..errors import MatchingError
 from ..ml.data import Pair, ontology_pairs
 from ..ml.encoder import BASE_MODEL, resolve_model_path
 from ..ml.train import TrainConfig, train
-from ..models import EncoderVersion, Kind
+from ..models import EncoderVersion, Job, Kind
 from ..vector_index import create_vector_indexes
 from .demo import DATA_DIR
 
 ESCO_CSV = DATA_DIR / "esco_v1.1.1_occupations_en.csv"
 ONET_TSV = DATA_DIR / "onet_27.0_titles.tsv"
+JOB_UPDATE_S = 2.0
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -70,7 +72,12 @@ def train_encoder(
         "tenants": [t.slug for t in tenants],
     }
     out_dir = Path(settings.MODELS_DIR) / name
-    report = train(train_config, pair_set.pairs, out_dir, progress=progress)
+    jobs = _training_jobs(tenants=tenants, name=name)
+    try:
+        report = train(train_config, pair_set.pairs, out_dir, progress=_tracked(jobs, progress))
+    except BaseException as exc:  # Ctrl-C included: the dashboards must not show a run that died as running
+        _finish_jobs(jobs, Job.Status.FAILED, f"{name}: {type(exc).__name__}: {exc}"[:500])
+        raise
     version = EncoderVersion.objects.create(
         name=name,
         dimension=train_config.groups * train_config.group_size,
@@ -82,7 +89,50 @@ def train_encoder(
     if evaluate_after:
         version.metrics = validation_metrics(version=version)
         version.save(update_fields=["metrics"])
+    mrr = f"; validation MRR {version.metrics['mrr']:.4f}" if version.metrics.get("mrr") is not None else ""
+    _finish_jobs(jobs, Job.Status.DONE, f"registered {name}{mrr}; re-index to use it")
     return version
+
+
+def _training_jobs(*, tenants: list[Tenant], name: str) -> list[Job]:
+    """A training Job on the dashboard of every tenant whose rows feed the run (a run on the ontologies alone has
+    no tenant to show it to; its command prints the progress)."""
+    jobs = []
+    for tenant in tenants:
+        with tenant_scope(tenant.id):
+            jobs.append(
+                Job.objects.create(
+                    tenant=tenant, kind=Job.Kind.TRAINING, status=Job.Status.RUNNING, params={"name": name}
+                )
+            )
+    return jobs
+
+
+def _tracked(jobs: list[Job], progress: Callable[[Iterator], Iterator] | None) -> Callable[[Iterator], Iterator]:
+    """Wraps the loop's steps: the caller's progress (tqdm) plus the jobs' done/total, written every few seconds."""
+    phases = iter(["head warm-up", "fine-tune"])
+
+    def wrap(steps: Iterator) -> Iterator:
+        total, phase, last = len(steps) if hasattr(steps, "__len__") else 0, next(phases, "training"), 0.0
+        for done, step in enumerate(progress(steps) if progress else steps, start=1):
+            yield step
+            if jobs and (time.monotonic() - last > JOB_UPDATE_S or done == total):
+                last = time.monotonic()
+                for job in jobs:
+                    with tenant_scope(job.tenant_id):
+                        Job.objects.filter(pk=job.pk).update(
+                            done=done, total=total, message=phase, updated_at=timezone.now()
+                        )
+
+    return wrap
+
+
+def _finish_jobs(jobs: list[Job], status: str, message: str) -> None:
+    for job in jobs:
+        with tenant_scope(job.tenant_id):
+            Job.objects.filter(pk=job.pk).update(
+                status=status, message=message, finished_at=timezone.now(), updated_at=timezone.now()
+            )
 
 
 def validation_metrics(*, version: EncoderVersion) -> dict:

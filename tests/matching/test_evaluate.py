@@ -6,7 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from matching.models import EncoderVersion
+from matching.models import EncoderVersion, Job
+from tenants.scoping import tenant_scope
 
 KEYS = {"n_queries", "recall@1", "recall@5", "recall@10", "mrr", "macro_mrr", "opis", "auroc", "encoder", "seconds"}
 
@@ -86,3 +87,17 @@ def test_train_encoder_refuses_a_cuda_device_that_is_not_there():
     with pytest.raises(CommandError, match="no CUDA") as refused:
         call_command("train_encoder", device="cuda")
     assert refused.value.returncode == 2
+
+
+@pytest.mark.django_db
+def test_a_training_run_for_a_tenant_shows_as_a_job_on_its_dashboard(settings, tmp_path, acme, acme_admin):
+    settings.MODELS_DIR = tmp_path
+    call_command(
+        "train_encoder", name="tiny-acme", tenant=["acme"], epochs=0, head_epochs=0, groups=2, group_size=16,
+        skip_eval=True,
+    )  # fmt: skip
+    with tenant_scope(acme.id):
+        job = Job.objects.get(tenant=acme, kind=Job.Kind.TRAINING)
+    assert job.status == Job.Status.DONE and job.params == {"name": "tiny-acme"}
+    assert job.message == "registered tiny-acme; re-index to use it"
+    assert "Training #" in acme_admin.get("/").content.decode()
