@@ -155,3 +155,10 @@ def test_free_text_lifts_a_known_city_and_a_language_level(acme):
         unknown = parse_free_text(tenant=acme, kind=Kind.CANDIDATES, query="nurse in Lisbon, C1 english")
         assert unknown.filters == {"languages": {"en": "C1"}}
         assert unknown.text == "nurse in Lisbon"
+
+
+def test_an_admins_links_into_django_admin_open(acme, acme_admin):
+    page = acme_admin.get("/").content.decode()
+    for url in ("/admin/rules/exclusionrule/", "/admin/matching/encoderversion/"):
+        assert f'href="{url}"' in page
+        assert acme_admin.get(url).status_code == 200
