@@ -6,29 +6,27 @@ import pytest
 
 from matching.models import Kind
 from matching.services import encode_records, search
-from matching.services.demo import seed_demo
-from rules.services import Actor, create_rule
+from matching.services.demo import DEMO_RULE, seed_demo
+from rules.models import ExclusionRule
+from rules.services import Actor, set_rules_active
 from tenants.scoping import tenant_scope
 from tests.conftest import manage
-
-NURSE_RULE = {
-    "name": "nurse, not veterinary nurse",
-    "trigger_text": "nurse",
-    "trigger_radius": 0.75,
-    "exclude_text": "veterinary nurse",
-    "exclude_radius": 0.55,  # demo texts are title + description: vet rows score 0.69-0.71, human-care nurses <= 0.51
-}
 
 
 @pytest.mark.django_db(transaction=True)
 def test_on_the_demo_a_nurse_query_loses_the_veterinary_nurses_and_still_returns_k_vacancies():
+    # demo texts are title + description: vet rows score 0.69-0.71 to "veterinary nurse", human-care nurses <= 0.51
+    assert (DEMO_RULE["trigger_radius"], DEMO_RULE["exclude_radius"]) == (0.75, 0.55)
     demo = seed_demo(slug="demo").tenant
     with tenant_scope(demo.id):
+        rule = ExclusionRule.objects.get(tenant=demo, name=DEMO_RULE["name"])  # seeded with the demo
         vacancies = Kind.VACANCIES.record_model.objects.values_list("pk", flat=True)
         encode_records(tenant=demo, kind=Kind.VACANCIES, record_ids=vacancies)  # the worker's service, in-process
+        set_rules_active(tenant=demo, rules=[rule], active=False, actor=Actor(name="test"))
         before = search(tenant=demo, target=Kind.VACANCIES, text="nurse", k=10)
-        create_rule(tenant=demo, data=NURSE_RULE, actor=Actor(name="demo"))
+        set_rules_active(tenant=demo, rules=[rule], active=True, actor=Actor(name="test"))
     assert any("veterinary" in m.record.title for m in before.matches)
+    assert before.excluded == []
 
     result = manage("match", "--tenant", "demo", "--text", "nurse", "--kind", "vacancies", "--k", "10", "--json")
     assert result.returncode == 0, result.stderr
@@ -36,4 +34,4 @@ def test_on_the_demo_a_nurse_query_loses_the_veterinary_nurses_and_still_returns
     titles = [row["title"] for row in payload["results"]]
     assert len(titles) == 10
     assert not any("veterinary" in title or "animal" in title for title in titles)
-    assert payload["excluded"] == [{"rule": "nurse, not veterinary nurse", "removed": 3}]  # V-002-0..2
+    assert payload["excluded"] == [{"rule": DEMO_RULE["name"], "removed": 3}]  # V-002-0..2
