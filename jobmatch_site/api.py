@@ -1,22 +1,18 @@
 """DRF glue shared by every app's api.py: parameter validation and one error shape."""
 
-import codecs
-import json
 import logging
-import math
 
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError
+from .parsers import FiniteJSONParser  # noqa: F401  (re-exported: its old home)
 
 logger = logging.getLogger(__name__)
 
@@ -78,28 +74,6 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number out of range: {text[:40]}")
-    return value
-
-
-class FiniteJSONParser(JSONParser):
-    """JSON whose numbers fit a float: 1e400 would parse as inf, which jsonb refuses later (a 500, not a 400)."""
-
-    def parse(self, stream: object, media_type: str | None = None, parser_context: dict | None = None) -> object:
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        try:
-            return json.load(codecs.getreader(encoding)(stream), parse_float=_finite_float, parse_constant=_refuse)
-        except ValueError as exc:
-            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
-
-
-def _refuse(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def validated(serializer_class: type[serializers.Serializer], data: object) -> dict:
