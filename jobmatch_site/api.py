@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError
-from .parsers import FiniteJSONParser  # noqa: F401  (re-exported: its old home)
 
 logger = logging.getLogger(__name__)
 
