@@ -17,8 +17,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import os  # noqa: E402
+
 import django  # noqa: E402
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobmatch_site.settings")
 django.setup()
 
 from matching.ml.encoder import BASE_MODEL, load_encoder  # noqa: E402
