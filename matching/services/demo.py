@@ -68,6 +68,7 @@ FEATURED = [
     "recruitment consultant",
     "warehouse worker",
 ]
+SECOND_TEAM, SECOND_TEAM_SEED = ("north", "Northwind Staffing"), 11
 # README's example: a search for nurses leaves out veterinary nurses (radii measured on the demo's texts).
 DEMO_RULE = {
     "name": "Nurses are not veterinary nurses",
@@ -186,6 +187,25 @@ class DemoReport:
     candidates: int
 
 
+def _seed_second_team(*, user: User, slug: str, name: str) -> Tenant:
+    """A small second tenant the demo user recruits for, so the team switcher and tenant isolation show."""
+    vacancies, candidates = demo_rows(seed=SECOND_TEAM_SEED)
+    tenant = ensure_tenant(slug=slug, name=name)
+    ensure_member(tenant=tenant, user=user, role=Membership.Role.RECRUITER)
+    with tenant_scope(tenant.id):
+        upsert_records(
+            tenant=tenant,
+            kind=Kind.VACANCIES,
+            rows=[v | {"external_id": f"N{v['external_id']}"} for v in vacancies[::9]],
+        )
+        upsert_records(
+            tenant=tenant,
+            kind=Kind.CANDIDATES,
+            rows=[c | {"external_id": f"N{c['external_id']}"} for c in candidates[::9]],
+        )
+    return tenant
+
+
 def seed_demo(*, slug: str = "demo") -> DemoReport:
     """Create or refresh the demo tenant; running it again changes nothing and re-encodes nothing."""
     vacancies, candidates = demo_rows()
@@ -202,6 +222,7 @@ def seed_demo(*, slug: str = "demo") -> DemoReport:
             upsert_records(tenant=tenant, kind=Kind.CANDIDATES, rows=candidates)
             if not ExclusionRule.objects.filter(tenant=tenant, name=DEMO_RULE["name"]).exists():
                 create_rule(tenant=tenant, data=DEMO_RULE, actor=Actor(name="seed_demo"))
+        _seed_second_team(user=user, slug=f"{slug}-{SECOND_TEAM[0]}", name=SECOND_TEAM[1])
         from .talent_map import request_preparation  # it imports this module
 
         request_preparation(active_encoder_version(tenant=tenant))  # the map is ready by the first visit

@@ -15,6 +15,11 @@ def test_seed_demo_creates_a_tenant_user_and_real_rows_and_a_second_run_changes_
         assert Candidate.objects.count() == first.candidates > 0
         assert Vacancy.objects.filter(title__icontains="veterinary nurse").exists()  # featured for the rules example
     assert Membership.objects.get(user__username="demo", tenant=first.tenant).role == "admin"
+    second_team = Membership.objects.get(user__username="demo", tenant__slug="demo-north")  # for the team switcher
+    assert second_team.role == "recruiter"
+    with tenant_scope(second_team.tenant_id):
+        assert Vacancy.objects.count() == 20 and Candidate.objects.count() == 40
+        assert not Vacancy.objects.filter(external_id__in=[v[0] for v in before]).exists()
 
     second = seed_demo(slug="demo")
     with tenant_scope(second.tenant.id):
