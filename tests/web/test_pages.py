@@ -162,3 +162,12 @@ def test_an_admins_links_into_django_admin_open(acme, acme_admin):
     for url in ("/admin/rules/exclusionrule/", "/admin/matching/encoderversion/"):
         assert f'href="{url}"' in page
         assert acme_admin.get(url).status_code == 200
+
+
+def test_the_switcher_returns_to_a_list_never_to_a_row_or_a_job(acme, acme_admin):
+    row = vacancy(acme, "Nurse", encode=False)
+    with tenant_scope(acme.id):
+        job = Job.objects.create(tenant=acme, kind=Job.Kind.IMPORT)
+    assert acme_admin.get(f"/vacancies/{row.pk}/").context["switch_next"] == "/vacancies/"
+    assert acme_admin.get(f"/jobs/{job.pk}/").context["switch_next"] == "/"
+    assert acme_admin.get("/map/").context["switch_next"] == "/map/"
