@@ -10,7 +10,11 @@ from tenants.scoping import tenant_scope
 from .models import EncoderVersion, Job, Kind
 from .services.calibration import calibrate_tenant, refit_tenants_with_new_feedback
 from .services.encoding import encode_records, sweep_unencoded
-from .services.global_calibration import calibrate_global, ensure_global_calibrations
+from .services.global_calibration import (
+    calibrate_global,
+    ensure_global_calibrations,
+    load_shipped_global_calibration,
+)
 from .services.imports import run_import_job
 from .services.reindex import reindex_step, resume_stalled_reindexes
 from .services.talent_map import occupations
@@ -53,7 +57,8 @@ def reindex_step_task(tenant_id: int, job_id: int, step: int) -> None:
 @shared_task(**_RELIABLE)
 def calibrate_global_task(version_id: int) -> None:
     version = EncoderVersion.objects.get(pk=version_id)
-    if not hasattr(version, "global_calibration"):  # asked twice (two web processes): the first fit stands
+    # Asked twice (two web processes): the first fit stands. A shipped fit of the same model is taken as it is.
+    if not hasattr(version, "global_calibration") and load_shipped_global_calibration(version) is None:
         calibrate_global(version=version)
 
 

@@ -117,6 +117,10 @@ def threshold_for(*, tenant: Tenant, version: EncoderVersion) -> Threshold | Non
     if fit is not None:
         return Threshold(value=fit, source="tenant")
     calibration = GlobalCalibration.objects.filter(encoder_version=version).first()
+    if calibration is None and getattr(settings, "CALIBRATE_GLOBAL_ON_DEMAND", True):
+        from .global_calibration import load_shipped_global_calibration  # it imports this module's neighbours
+
+        calibration = load_shipped_global_calibration(version)
     if calibration is None:
         _request_global_calibration(version)
         return None

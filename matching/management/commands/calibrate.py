@@ -6,6 +6,7 @@ from jobmatch_site.commands import command_tenant, refusals_exit_2
 from matching.errors import MatchingError
 from matching.models import CalibrationTarget, EncoderVersion
 from matching.services import MIN_LABELS_PER_CLASS, calibrate_global, calibrate_tenant, import_feedback_csv
+from matching.services.global_calibration import export_global_calibration
 
 
 class Command(BaseCommand):
@@ -23,6 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--pairs", type=Path, help="CSV: vacancy_external_id,candidate_external_id,label[,query]")
         parser.add_argument("--encoder", help="with --global: encoder version name (default: base)")
         parser.add_argument("--titles", type=int, help="with --global: subsample this many validation titles")
+        parser.add_argument(
+            "--export", type=Path, help="with --global: write the stored fit (fitting first if none) as JSON"
+        )
 
     def handle(self, *args: object, tenant: str | None, global_: bool, **options: object) -> None:
         if global_:
@@ -60,7 +64,13 @@ class Command(BaseCommand):
                 raise MatchingError(f"unknown encoder {name!r}", field="encoder", status=404)
             if options["titles"] is not None and options["titles"] < 10:
                 raise MatchingError("--titles must be at least 10", field="titles")
-            calibration = calibrate_global(version=version, titles=options["titles"])
+            if options["export"] is not None:
+                if options["titles"] is not None:
+                    raise MatchingError("--export writes a fit on every title: drop --titles", field="titles")
+                calibration = export_global_calibration(version=version, path=options["export"])
+                self.stdout.write(f"wrote {options['export']}")
+            else:
+                calibration = calibrate_global(version=version, titles=options["titles"])
         self.stdout.write(
             f"{name}: global threshold {calibration.threshold:.4f}, precision {calibration.precision:.3f}, "
             f"recall {calibration.recall:.3f}, F1 {calibration.f1:.3f} on {calibration.n_labels} pairs "
