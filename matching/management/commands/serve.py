@@ -32,6 +32,10 @@ class Command(BaseCommand):
              "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule")],
         ]  # fmt: skip
         children: list[subprocess.Popen] = []
+        # A process manager stops us with SIGTERM, and a shell starts background jobs with SIGINT ignored: both end
+        # up in the same clean stop as a Ctrl-C.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:  # from the first child on, any exit (Ctrl-C included) goes through _stop
             for command in commands:
                 children.append(subprocess.Popen(command))
