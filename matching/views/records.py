@@ -38,29 +38,27 @@ def _without_page(request: HttpRequest) -> str:
 
 @tenant_page
 def record_create(request: HttpRequest, kind: Kind) -> HttpResponse:
-    form = RecordForm(request.POST or None)
-    if request.method == "POST" and (data := form.record_data()) is not None:
-        try:
-            record = create_record(tenant=request.tenant, kind=kind, data=data)
-        except MatchingError as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, f"{kind.singular.title()} {record.external_id} saved; it is being encoded.")
-            return redirect("record", kind=kind, record_id=record.pk)
-    return render(request, "matching/record_form.html", {"kind": kind, "form": form, "record": None})
+    return _record_form(request, kind, None)
 
 
 @tenant_page
 def record_edit(request: HttpRequest, kind: Kind, record_id: int) -> HttpResponse:
-    record = record_or_404(request, kind, record_id)
-    form = RecordForm(request.POST or None, initial=RecordForm.initial_for(record))
+    return _record_form(request, kind, record_or_404(request, kind, record_id))
+
+
+def _record_form(request: HttpRequest, kind: Kind, record: Record | None) -> HttpResponse:
+    """One form for a new row and an edit; a refusal from the service lands on the field it names."""
+    form = RecordForm(request.POST or None, initial=RecordForm.initial_for(record) if record else None)
     if request.method == "POST" and (data := form.record_data()) is not None:
         try:
-            update_record(tenant=request.tenant, kind=kind, record=record, data=data, partial=False)
+            if record is None:
+                record = create_record(tenant=request.tenant, kind=kind, data=data)
+            else:
+                update_record(tenant=request.tenant, kind=kind, record=record, data=data, partial=False)
         except MatchingError as exc:
             form.add_service_error(exc)
         else:
-            messages.success(request, f"{kind.singular.title()} {record.external_id} updated.")
+            messages.success(request, f"{kind.singular.title()} {record.external_id} saved.")
             return redirect("record", kind=kind, record_id=record.pk)
     return render(request, "matching/record_form.html", {"kind": kind, "form": form, "record": record})
 
