@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchenv import RESULTS, ROOT, celery_worker, child_env, children_of, peak_rss_mb, setup_django  # noqa: E402
+from benchenv import BENCH_VAR, RESULTS, ROOT, celery_worker, child_env, children_of, peak_rss_mb, setup_django  # noqa: E402
 
 setup_django()
 
@@ -102,7 +102,7 @@ def main() -> None:
     raw_before = raw_rate(version, texts)
     chunked = raw_rate(version, texts, chunk=REINDEX_BATCH)
 
-    with celery_worker(RESULTS / "logs" / "reindex-worker.log") as worker_pid:
+    with celery_worker(BENCH_VAR / "logs" / "reindex-worker.log") as worker_pid:
         with tenant_scope(warm.id):  # the worker loads the encoder here, outside the timed run
             ids = list(Kind.VACANCIES.record_model.objects.filter(tenant=warm).values_list("pk", flat=True))
             encode_records_task.delay(warm.id, Kind.VACANCIES.value, ids, version.id)
