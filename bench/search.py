@@ -121,7 +121,9 @@ def ensure_layout(conn, rows: int, layout: str, own_index_rows: int) -> dict:  #
     table = f"emb_{rows}_{layout.replace('-', '_')}"
     if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [table]).fetchone()[0]:
         facts = conn.execute("SELECT obj_description(%s::regclass)", [table]).fetchone()[0]
-        return json.loads(facts)
+        if facts:  # written after a finished build; without it the build was interrupted
+            return json.loads(facts)
+        conn.execute(f"DROP TABLE {table}")
     started = time.perf_counter()
     conn.execute(f"CREATE TABLE {table} (LIKE embedding_{rows} INCLUDING ALL)")
     conn.execute(f"INSERT INTO {table} SELECT * FROM embedding_{rows}")
@@ -148,7 +150,7 @@ def ensure_layout(conn, rows: int, layout: str, own_index_rows: int) -> dict:  #
         "(SELECT relam FROM pg_class WHERE oid = i.indexrelid) WHERE indrelid = %s::regclass AND a.amname = 'hnsw'",
         [table],
     ).fetchone()[0]
-    facts = {"table": table, "copy_s": copy_s, "build_s": build_s, "hnsw_mb": size / 2**20}
+    facts = {"table": table, "copy_s": copy_s, "build_s": build_s, "hnsw_mb": int(size) / 2**20}
     conn.execute(f"COMMENT ON TABLE {table} IS '{json.dumps(facts)}'")
     return facts
 
