@@ -165,7 +165,7 @@ def query_sql(table: str, rows: int, layout: str) -> str:
     )
 
 
-def run_query(conn, sql: str, params: dict, *, exact: bool, fallback: bool) -> tuple[list[int], float, bool]:  # noqa: ANN001
+def run_query(conn, sql: str, params: dict, *, exact: bool, fallback: bool, ef_search: int = EF_SEARCH):  # noqa: ANN001, ANN201
     """(record ids, ms, whether the exact fallback ran) as services/search.nearest does it."""
     started = time.perf_counter()
     fell_back = False
@@ -174,7 +174,7 @@ def run_query(conn, sql: str, params: dict, *, exact: bool, fallback: bool) -> t
             conn.execute("SET LOCAL enable_indexscan = off")
         else:
             conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            conn.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
+            conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
         hits = sorted(conn.execute(sql, params).fetchall(), key=lambda hit: hit[1])
     if not exact and fallback and len(hits) < K:
         fell_back = True
@@ -190,6 +190,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=30, help="per tenant class and filter")
     parser.add_argument("--layouts", default=",".join(LAYOUTS))
     parser.add_argument("--own-index-rows", type=int, default=10_000, help="tenant-hnsw: tenants this big get one")
+    parser.add_argument("--ef-search", type=int, default=EF_SEARCH, help="the product's is 100")
     parser.add_argument("--shared-buffers", default="4GB")
     parser.add_argument("--maintenance-work-mem", default="4GB")
     parser.add_argument("--json", type=Path, default=None)
@@ -224,12 +225,18 @@ def main() -> None:
         sql = query_sql(facts[layout]["table"], args.rows, layout)
         for _ in range(2):  # warm-up passes: the index and heap pages into shared buffers
             for _, tenant, _, bucket, q in cases[:: max(1, len(cases) // 40)]:
-                run_query(conn, sql, {"q": q, "tenant": tenant, "bucket": bucket}, exact=False, fallback=True)
+                run_query(conn, sql, {"q": q, "tenant": tenant, "bucket": bucket}, exact=False, fallback=True,
+                          ef_search=args.ef_search)  # fmt: skip
         measured = {}
         for n, (klass, tenant, label, bucket, q) in enumerate(cases):
             exact = layout == "tenant-hnsw" and sizes[tenant] < args.own_index_rows
             ids, ms, fell_back = run_query(
-                conn, sql, {"q": q, "tenant": tenant, "bucket": bucket}, exact=exact, fallback=True
+                conn,
+                sql,
+                {"q": q, "tenant": tenant, "bucket": bucket},
+                exact=exact,
+                fallback=True,
+                ef_search=args.ef_search,
             )
             want = truth[n][0]
             measured.setdefault((klass.split(" ")[0], label), []).append(
@@ -261,7 +268,7 @@ def main() -> None:
             )
     settings = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in ("shared_buffers", "work_mem")}
     print(f"\n{args.rows} rows, {DIM}-d clustered synthetic; tenant 1 {sizes[1]} rows, {SMALL_TENANTS} tenants of "
-          f"{sizes[2]}; k={K}, ef_search={EF_SEARCH}, {args.queries} queries per cell; {settings}")  # fmt: skip
+          f"{sizes[2]}; k={K}, ef_search={args.ef_search}, {args.queries} queries per cell; {settings}")  # fmt: skip
     print(f"{'layout':<15} {'tenant':<8} {'filter':>6} {'recall@10':>9} {'min':>5} {'rows':>5} {'full':>5} "
           f"{'p50 ms':>7} {'p95 ms':>7} {'fallbk':>6} {'exact p50':>9}")  # fmt: skip
     for row in results:
@@ -270,7 +277,7 @@ def main() -> None:
             f"{row['recall_min']:>5.2f} {row['rows_mean']:>5.1f} {'yes' if row['all_full'] else 'NO':>5} "
             f"{row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} {row['fallbacks']:>6} {row['exact_p50_ms']:>9.1f}"
         )
-    out = args.json or RESULTS / f"search_{args.rows}.json"
+    out = args.json or RESULTS / f"search_{args.rows}_ef{args.ef_search}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"config": vars(args) | {"json": str(out)}, "settings": settings, "layouts": facts,
                                "rows": results}, indent=2))  # fmt: skip
