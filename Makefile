@@ -35,6 +35,15 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Benchmarks, not tests: each prints a table and writes bench/results/*.json (figures in bench/README.md). About
+# 25 min on 2 cores; bench/search.py --rows 1000000 is left out (its HNSW builds take far longer).
+bench: $(VENV)/.runtime
+	$(PY) bench/encode.py
+	$(PY) bench/reindex.py
+	$(PY) bench/api.py
+	$(PY) bench/memory.py
+	$(PY) bench/search.py --rows 100000
+
 # Stops the embedded PostgreSQL and Redis and deletes their data: the next `make run` starts from scratch.
 clean-var:
 	-$(PY) -m jobmatch_site.embedded stop

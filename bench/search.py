@@ -1,0 +1,287 @@
+"""Filtered top-10 vector search in PostgreSQL across skewed tenants: recall@10 against exact search, rows returned
+and latency, for several index layouts.
+
+Data: N clustered synthetic unit vectors (384-d; 256 random centres, Gaussian noise, normalised), not real
+embeddings. Tenant 1 holds half the rows; 1,000 tenants share the other half. Every record has a `bucket` in
+0..999; the filters bucket < 1, 10, 100, 500 keep 0.1%, 1%, 10% and 50% of a tenant's rows. Tables mirror the
+product's: records joined to embeddings, an untyped `vector` column indexed through a cast, filtered on
+tenant_id + encoder_version_id + the record's columns, ordered by cosine distance, LIMIT 10. Layouts (one table
+each, so the planner never picks another layout's index):
+- shared-hnsw: the product today (matching/vector_index.py + services/search.py): one partial HNSW per encoder
+  version on vector::vector(384), hnsw.iterative_scan = relaxed_order, ef_search 100, re-sorted, and the exact
+  query (enable_indexscan off) when fewer than 10 rows come back.
+- shared-halfvec: the same on vector::halfvec(384) (half the index size).
+- tenant-hnsw: a partial HNSW only for tenant 1 (the only tenant past --own-index-rows), exact scans for the rest.
+Ground truth is the same query with index scans off. Runs in its own database `bench_search` on var/bench/'s
+embedded PostgreSQL (shared_buffers raised, see --shared-buffers); data and indexes are kept and reused by later
+runs of the same --rows. Prints one table and writes JSON.
+Run: .venv/bin/python bench/search.py --rows 100000 [--queries 30] [--layouts shared-hnsw,shared-halfvec,tenant-hnsw]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchenv import BENCH_VAR, RESULTS, ROOT  # noqa: E402
+
+DIM, K, EF_SEARCH, VERSION = 384, 10, 100, 1
+SMALL_TENANTS = 1000
+FILTERS = {"0.1%": 1, "1%": 10, "10%": 100, "50%": 500}  # bucket < value
+LAYOUTS = ("shared-hnsw", "shared-halfvec", "tenant-hnsw")
+
+
+def connect(shared_buffers: str, maintenance_work_mem: str):  # noqa: ANN201
+    os.environ.setdefault("JOBMATCH_VAR_DIR", str(BENCH_VAR))
+    os.environ["EMBEDDED_PG_SHARED_BUFFERS"] = shared_buffers  # read when the server starts
+    os.environ["EMBEDDED_PG_MAINTENANCE_WORK_MEM"] = maintenance_work_mem
+    sys.path.insert(0, str(ROOT))
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    from jobmatch_site import embedded
+
+    embedded.start_postgres()
+    _, socket_dir = embedded.postgres_paths()
+    admin = psycopg.connect(host=str(socket_dir), user=embedded.OWNER_ROLE, dbname="postgres", autocommit=True)
+    if admin.execute("SHOW shared_buffers").fetchone()[0].upper() != shared_buffers.upper():
+        embedded.stop_postgres()  # our own bench server, started earlier with other settings
+        embedded.start_postgres()
+        admin = psycopg.connect(host=str(socket_dir), user=embedded.OWNER_ROLE, dbname="postgres", autocommit=True)
+    if admin.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_search'").fetchone() is None:
+        admin.execute("CREATE DATABASE bench_search")
+    # prepare_threshold=None: a prepared generic plan would ignore the SET LOCALs below (environment notes).
+    conn = psycopg.connect(
+        host=str(socket_dir), user=embedded.OWNER_ROLE, dbname="bench_search", autocommit=True, prepare_threshold=None
+    )
+    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    register_vector(conn)
+    return conn
+
+
+def tenant_sizes(rows: int) -> dict[int, int]:
+    small = rows // 2 // SMALL_TENANTS
+    return {1: rows - small * SMALL_TENANTS} | {t: small for t in range(2, SMALL_TENANTS + 2)}
+
+
+def make_vectors(rng: np.random.Generator, centres: np.ndarray, n: int) -> np.ndarray:
+    picked = centres[rng.integers(0, len(centres), n)]
+    vectors = picked + rng.normal(0, 0.7 / np.sqrt(DIM), (n, DIM)).astype(np.float32)  # noise ~0.7 of a centre
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def load_data(conn, rows: int, centres: np.ndarray) -> float:  # noqa: ANN001
+    """Fill base tables once per --rows (kept across runs); returns seconds spent (0 when reused)."""
+    suffix = f"{rows}"
+    exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [f"embedding_{suffix}"]).fetchone()[0]
+    if exists:
+        return 0.0
+    started = time.perf_counter()
+    rng = np.random.default_rng(1)
+    conn.execute(
+        f"CREATE TABLE record_{suffix} (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, bucket int NOT NULL)"
+    )
+    conn.execute(
+        f"CREATE TABLE embedding_{suffix} (id bigint PRIMARY KEY, tenant_id bigint NOT NULL, "
+        f"record_id bigint NOT NULL, encoder_version_id bigint NOT NULL, vector vector NOT NULL)"
+    )
+    tenants = np.repeat(*zip(*tenant_sizes(rows).items(), strict=True))
+    rng.shuffle(tenants)  # tenants interleave in the heap, as rows written over time do
+    with conn.cursor().copy(f"COPY record_{suffix} (id, tenant_id, bucket) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(["int8", "int8", "int4"])
+        for i, (tenant, bucket) in enumerate(zip(tenants, rng.integers(0, 1000, rows), strict=True)):
+            copy.write_row((i + 1, int(tenant), int(bucket)))
+    sql = f"COPY embedding_{suffix} (id, tenant_id, record_id, encoder_version_id, vector) FROM STDIN (FORMAT BINARY)"
+    with conn.cursor().copy(sql) as copy:
+        copy.set_types(["int8", "int8", "int8", "int8", "vector"])
+        for start in range(0, rows, 50_000):
+            block = make_vectors(rng, centres, min(50_000, rows - start))
+            for j, vector in enumerate(block):
+                i = start + j
+                copy.write_row((i + 1, int(tenants[i]), i + 1, VERSION, vector))
+    for statement in (  # the product's: FK indexes and the (tenant, country, city)-like filter index
+        f"CREATE INDEX ON record_{suffix} (tenant_id, bucket)",
+        f"CREATE INDEX ON embedding_{suffix} (tenant_id)",
+        f"CREATE INDEX ON embedding_{suffix} (record_id)",
+        f"CREATE INDEX ON embedding_{suffix} (encoder_version_id)",
+        f"VACUUM ANALYZE record_{suffix}",
+        f"VACUUM ANALYZE embedding_{suffix}",
+    ):
+        conn.execute(statement)
+    return time.perf_counter() - started
+
+
+def ensure_layout(conn, rows: int, layout: str, own_index_rows: int) -> dict:  # noqa: ANN001
+    """The layout's own copy of the embeddings and its index, built once; returns build facts."""
+    table = f"emb_{rows}_{layout.replace('-', '_')}"
+    if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [table]).fetchone()[0]:
+        facts = conn.execute("SELECT obj_description(%s::regclass)", [table]).fetchone()[0]
+        if facts:  # written after a finished build; without it the build was interrupted
+            return json.loads(facts)
+        conn.execute(f"DROP TABLE {table}")
+    started = time.perf_counter()
+    conn.execute(f"CREATE TABLE {table} (LIKE embedding_{rows} INCLUDING ALL)")
+    conn.execute(f"INSERT INTO {table} SELECT * FROM embedding_{rows}")
+    conn.execute(f"VACUUM ANALYZE {table}")
+    copy_s = time.perf_counter() - started
+    conn.execute("SET max_parallel_maintenance_workers = 1")  # 2 cores: the leader and one worker
+    with_ = "WITH (m = 16, ef_construction = 64)"
+    if layout == "shared-hnsw":
+        statements = [f"CREATE INDEX ON {table} USING hnsw ((vector::vector({DIM})) vector_cosine_ops) {with_} "
+                      f"WHERE encoder_version_id = {VERSION}"]  # fmt: skip
+    elif layout == "shared-halfvec":
+        statements = [f"CREATE INDEX ON {table} USING hnsw ((vector::halfvec({DIM})) halfvec_cosine_ops) {with_} "
+                      f"WHERE encoder_version_id = {VERSION}"]  # fmt: skip
+    else:
+        big = [t for t, n in tenant_sizes(rows).items() if n >= own_index_rows]
+        statements = [f"CREATE INDEX ON {table} USING hnsw ((vector::vector({DIM})) vector_cosine_ops) {with_} "
+                      f"WHERE encoder_version_id = {VERSION} AND tenant_id = {t}" for t in big]  # fmt: skip
+    started = time.perf_counter()
+    for statement in statements:
+        conn.execute(statement)
+    build_s = time.perf_counter() - started
+    size = conn.execute(
+        "SELECT coalesce(sum(pg_relation_size(indexrelid)), 0) FROM pg_index i JOIN pg_am a ON a.oid = "
+        "(SELECT relam FROM pg_class WHERE oid = i.indexrelid) WHERE indrelid = %s::regclass AND a.amname = 'hnsw'",
+        [table],
+    ).fetchone()[0]
+    facts = {"table": table, "copy_s": copy_s, "build_s": build_s, "hnsw_mb": int(size) / 2**20}
+    conn.execute(f"COMMENT ON TABLE {table} IS '{json.dumps(facts)}'")
+    return facts
+
+
+def query_sql(table: str, rows: int, layout: str) -> str:
+    cast = f"halfvec({DIM})" if layout == "shared-halfvec" else f"vector({DIM})"
+    return (
+        f"SELECT e.record_id, e.vector::{cast} <=> %(q)s::{cast} AS distance FROM {table} e "
+        f"JOIN record_{rows} r ON r.id = e.record_id "
+        f"WHERE e.tenant_id = %(tenant)s AND e.encoder_version_id = {VERSION} AND r.bucket < %(bucket)s "
+        f"ORDER BY distance LIMIT {K}"
+    )
+
+
+def run_query(conn, sql: str, params: dict, *, exact: bool, fallback: bool, ef_search: int = EF_SEARCH):  # noqa: ANN001, ANN201
+    """(record ids, ms, whether the exact fallback ran) as services/search.nearest does it."""
+    started = time.perf_counter()
+    fell_back = False
+    with conn.transaction():
+        if exact:
+            conn.execute("SET LOCAL enable_indexscan = off")
+        else:
+            conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+        hits = sorted(conn.execute(sql, params).fetchall(), key=lambda hit: hit[1])
+    if not exact and fallback and len(hits) < K:
+        fell_back = True
+        with conn.transaction():
+            conn.execute("SET LOCAL enable_indexscan = off")
+            hits = conn.execute(sql, params).fetchall()
+    return [hit[0] for hit in hits], (time.perf_counter() - started) * 1000, fell_back
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=30, help="per tenant class and filter")
+    parser.add_argument("--layouts", default=",".join(LAYOUTS))
+    parser.add_argument("--own-index-rows", type=int, default=10_000, help="tenant-hnsw: tenants this big get one")
+    parser.add_argument("--ef-search", type=int, default=EF_SEARCH, help="the product's is 100")
+    parser.add_argument("--shared-buffers", default="4GB")
+    parser.add_argument("--maintenance-work-mem", default="4GB")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    layouts = [layout for layout in args.layouts.split(",") if layout]
+    conn = connect(args.shared_buffers, args.maintenance_work_mem)
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 1, (256, DIM)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    load_s = load_data(conn, args.rows, centres)
+    print(f"data: {args.rows} rows ({f'loaded in {load_s:.0f} s' if load_s else 'reused'})", flush=True)
+    facts = {}
+    for layout in layouts:
+        facts[layout] = ensure_layout(conn, args.rows, layout, args.own_index_rows)
+        print(f"{layout}: {facts[layout]}", flush=True)
+
+    sizes = tenant_sizes(args.rows)
+    qrng = np.random.default_rng(2)
+    cases = []  # (tenant class, tenant, filter, query vector)
+    for label, bucket in FILTERS.items():
+        for _ in range(args.queries):
+            q = make_vectors(qrng, centres, 1)[0]
+            cases.append(("largest (tenant 1)", 1, label, bucket, q))
+            small = int(qrng.integers(2, SMALL_TENANTS + 2))
+            cases.append((f"small ({sizes[small]} rows)", small, label, bucket, q))
+    truth = {}
+    base_sql = query_sql(f"embedding_{args.rows}", args.rows, "shared-hnsw")
+    for n, (_, tenant, _, bucket, q) in enumerate(cases):
+        truth[n] = run_query(conn, base_sql, {"q": q, "tenant": tenant, "bucket": bucket}, exact=True, fallback=False)
+    results = []
+    for layout in layouts:
+        sql = query_sql(facts[layout]["table"], args.rows, layout)
+        for _ in range(2):  # warm-up passes: the index and heap pages into shared buffers
+            for _, tenant, _, bucket, q in cases[:: max(1, len(cases) // 40)]:
+                run_query(conn, sql, {"q": q, "tenant": tenant, "bucket": bucket}, exact=False, fallback=True,
+                          ef_search=args.ef_search)  # fmt: skip
+        measured = {}
+        for n, (klass, tenant, label, bucket, q) in enumerate(cases):
+            exact = layout == "tenant-hnsw" and sizes[tenant] < args.own_index_rows
+            ids, ms, fell_back = run_query(
+                conn,
+                sql,
+                {"q": q, "tenant": tenant, "bucket": bucket},
+                exact=exact,
+                fallback=True,
+                ef_search=args.ef_search,
+            )
+            want = truth[n][0]
+            measured.setdefault((klass.split(" ")[0], label), []).append(
+                {
+                    "recall": len(set(ids) & set(want)) / len(want) if want else 1.0,
+                    "rows": len(ids),
+                    "full": len(ids) == len(want),  # k rows when k match, else all that match
+                    "ms": ms,
+                    "fallback": fell_back,
+                    "exact_ms": truth[n][1],
+                }
+            )
+        for (klass, label), runs in measured.items():
+            ms = [r["ms"] for r in runs]
+            results.append(
+                {
+                    "layout": layout,
+                    "tenant": klass,
+                    "filter": label,
+                    "recall_at_10": float(np.mean([r["recall"] for r in runs])),
+                    "recall_min": float(np.min([r["recall"] for r in runs])),
+                    "rows_mean": float(np.mean([r["rows"] for r in runs])),
+                    "all_full": all(r["full"] for r in runs),
+                    "p50_ms": float(np.percentile(ms, 50)),
+                    "p95_ms": float(np.percentile(ms, 95)),
+                    "fallbacks": sum(r["fallback"] for r in runs),
+                    "exact_p50_ms": float(np.percentile([r["exact_ms"] for r in runs], 50)),
+                }
+            )
+    settings = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in ("shared_buffers", "work_mem")}
+    print(f"\n{args.rows} rows, {DIM}-d clustered synthetic; tenant 1 {sizes[1]} rows, {SMALL_TENANTS} tenants of "
+          f"{sizes[2]}; k={K}, ef_search={args.ef_search}, {args.queries} queries per cell; {settings}")  # fmt: skip
+    print(f"{'layout':<15} {'tenant':<8} {'filter':>6} {'recall@10':>9} {'min':>5} {'rows':>5} {'full':>5} "
+          f"{'p50 ms':>7} {'p95 ms':>7} {'fallbk':>6} {'exact p50':>9}")  # fmt: skip
+    for row in results:
+        print(
+            f"{row['layout']:<15} {row['tenant']:<8} {row['filter']:>6} {row['recall_at_10']:>9.3f} "
+            f"{row['recall_min']:>5.2f} {row['rows_mean']:>5.1f} {'yes' if row['all_full'] else 'NO':>5} "
+            f"{row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} {row['fallbacks']:>6} {row['exact_p50_ms']:>9.1f}"
+        )
+    out = args.json or RESULTS / f"search_{args.rows}_ef{args.ef_search}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"config": vars(args) | {"json": str(out)}, "settings": settings, "layouts": facts,
+                               "rows": results}, indent=2))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
