@@ -45,3 +45,26 @@ def latest_threshold_fit(*, tenant: Tenant) -> object | None:
 
     fits = ThresholdFit.objects.filter(tenant=tenant, encoder_version_id=tenant.active_encoder_id)
     return fits.order_by("-fitted_at", "-id").first()
+
+
+def feedback_marks(*, tenant: Tenant, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """The tenant's current mark ("good"/"bad") on each (vacancy id, candidate id) pair that has one."""
+    from .models import Feedback
+
+    rows = Feedback.objects.filter(
+        tenant=tenant, vacancy_id__in=[v for v, _ in pairs], candidate_id__in=[c for _, c in pairs]
+    ).values_list("vacancy_id", "candidate_id", "label")
+    wanted = set(pairs)
+    return {(v, c): label for v, c, label in rows if (v, c) in wanted}
+
+
+def label_counts(*, tenant: Tenant) -> tuple[int, int]:
+    """(good, bad) marks of the tenant."""
+    from django.db.models import Count
+
+    from .models import Feedback
+
+    counts = Feedback.objects.filter(tenant=tenant).aggregate(
+        good=Count("pk", filter=Q(label=Feedback.Label.GOOD)), bad=Count("pk", filter=Q(label=Feedback.Label.BAD))
+    )
+    return counts["good"], counts["bad"]

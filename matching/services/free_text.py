@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from tenants.models import Tenant
 
 from ..models import CEFR_LEVELS, Kind
+from .search import SearchFilters
 
 LANGUAGES = {
     "arabic": "ar", "chinese": "zh", "czech": "cs", "danish": "da", "dutch": "nl", "english": "en",
@@ -30,6 +31,12 @@ class ParsedQuery:
     text: str  # what is encoded: the sentence without the parts lifted into filters
     filters: dict = field(default_factory=dict)  # SearchFilters.from_params input
     lifted: list[str] = field(default_factory=list)  # human-readable: "city Berlin", "German ≥ B2"
+
+    def filters_with(self, explicit: SearchFilters) -> SearchFilters:
+        """The lifted filters under the ones the recruiter typed into filter fields, which win."""
+        typed = {"country": explicit.country, "city": explicit.city, "languages": explicit.languages}
+        typed["custom"] = explicit.custom
+        return SearchFilters.from_params(self.filters | {name: value for name, value in typed.items() if value})
 
 
 def parse_free_text(*, tenant: Tenant, kind: Kind, query: str) -> ParsedQuery:

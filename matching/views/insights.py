@@ -7,9 +7,9 @@ from django.views.decorators.http import require_POST
 
 from ..errors import MatchingError
 from ..forms import FilterForm, FreeTextForm
-from ..models import Feedback, GlobalCalibration, Kind
-from ..selectors import latest_threshold_fit
-from ..services import MIN_LABELS_PER_CLASS, SearchFilters, active_encoder_version, search, threshold_for
+from ..models import GlobalCalibration, Kind
+from ..selectors import label_counts, latest_threshold_fit
+from ..services import MIN_LABELS_PER_CLASS, active_encoder_version, search, threshold_for
 from ..services.free_text import parse_free_text
 from ..services.talent_map import GROUP_NAMES, talent_map
 from .common import tenant_page
@@ -27,20 +27,9 @@ def free_text_search(request: HttpRequest) -> HttpResponse:
         return render(request, "matching/search.html", context)
     kind = Kind(form.cleaned_data["kind"])
     parsed = parse_free_text(tenant=request.tenant, kind=kind, query=form.cleaned_data["q"])
-    # What the recruiter typed into a filter field wins over what was read out of the sentence.
-    merged = parsed.filters | {
-        name: value
-        for name, value in (
-            ("country", explicit.country),
-            ("city", explicit.city),
-            ("languages", explicit.languages),
-            ("custom", explicit.custom),
-        )
-        if value
-    }
     try:
         result = search(
-            tenant=request.tenant, target=kind, text=parsed.text, filters=SearchFilters.from_params(merged), k=SEARCH_K
+            tenant=request.tenant, target=kind, text=parsed.text, filters=parsed.filters_with(explicit), k=SEARCH_K
         )
     except MatchingError as exc:
         context["error"] = exc.message
@@ -65,8 +54,7 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
     version = active_encoder_version(tenant=request.tenant)
     fit = latest_threshold_fit(tenant=request.tenant)
     global_fit = GlobalCalibration.objects.filter(encoder_version=version).first()
-    labels = Feedback.objects.filter(tenant=request.tenant)
-    n_good, n_bad = labels.filter(label=Feedback.Label.GOOD).count(), labels.filter(label=Feedback.Label.BAD).count()
+    n_good, n_bad = label_counts(tenant=request.tenant)
     threshold = threshold_for(tenant=request.tenant, version=version)
     shown = fit if threshold is not None and threshold.source == "tenant" else global_fit
     context = {

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from ..errors import MatchingError
 from ..forms import FilterForm, ImportForm, RecordForm
 from ..models import Feedback, Kind, Record
-from ..selectors import list_records
+from ..selectors import feedback_marks, list_records
 from ..services import create_record, delete_record, record_feedback, search, update_record
 from ..services.imports import start_import
 from .common import record_or_404, tenant_page
@@ -104,12 +104,7 @@ def _matches_context(request: HttpRequest, kind: Kind, record: Record) -> dict:
 def _with_feedback(request: HttpRequest, kind: Kind, record: Record, matches: list) -> list[dict]:
     """Each hit with the tenant's current mark on its (vacancy, candidate) pair, for the feedback buttons."""
     pairs = [_pair(kind, record.pk, match.record.pk) for match in matches]
-    marks = {
-        (v, c): label
-        for v, c, label in Feedback.objects.filter(
-            tenant=request.tenant, vacancy_id__in=[p[0] for p in pairs], candidate_id__in=[p[1] for p in pairs]
-        ).values_list("vacancy_id", "candidate_id", "label")
-    }
+    marks = feedback_marks(tenant=request.tenant, pairs=pairs)
     return [
         {"match": match, "vacancy_id": v, "candidate_id": c, "label": marks.get((v, c)), "query": kind.singular}
         for match, (v, c) in zip(matches, pairs, strict=True)

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from matching.models import Feedback, Job, Kind, Vacancy
+from matching.services import SearchFilters
 from matching.services.free_text import parse_free_text
 from tenants.middleware import SESSION_TENANT_KEY
 from tenants.scoping import tenant_scope
@@ -155,6 +156,8 @@ def test_free_text_lifts_a_known_city_and_a_language_level(acme):
         unknown = parse_free_text(tenant=acme, kind=Kind.CANDIDATES, query="nurse in Lisbon, C1 english")
         assert unknown.filters == {"languages": {"en": "C1"}}
         assert unknown.text == "nurse in Lisbon"
+    typed = parsed.filters_with(SearchFilters(city="Munich"))  # a filter field wins over the sentence
+    assert (typed.city, typed.languages) == ("Munich", {"de": "B2"})
 
 
 def test_an_admins_links_into_django_admin_open(acme, acme_admin):
