@@ -11,6 +11,7 @@ runs in a worker or a command, once per version, and the result is stored (Globa
 """
 
 import csv
+import json
 import logging
 import time
 from pathlib import Path
@@ -141,8 +142,6 @@ def ensure_global_calibrations() -> int:
 
 def export_global_calibration(*, version: EncoderVersion, path: Path) -> GlobalCalibration:
     """Write the version's stored global fit (fitting it first if there is none) as JSON."""
-    import json
-
     calibration = GlobalCalibration.objects.filter(encoder_version=version).first() or calibrate_global(version=version)
     payload = {"encoder": version.name, "artifact": version.artifact_path, "config": calibration.config}
     payload |= {name: getattr(calibration, name) for name in FIT_FIELDS}
@@ -153,8 +152,6 @@ def export_global_calibration(*, version: EncoderVersion, path: Path) -> GlobalC
 
 def load_shipped_global_calibration(version: EncoderVersion) -> GlobalCalibration | None:
     """The shipped fit of a version whose model is the shipped one (same name and artifact), stored; else None."""
-    import json
-
     path = SHIPPED_DIR / f"{version.name}.json"
     if not path.exists():
         return None

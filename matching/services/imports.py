@@ -36,6 +36,15 @@ def _decode(raw: bytes) -> str:
         raise MatchingError(f"the file is not UTF-8 (byte {exc.start})", field="file") from None
 
 
+def _check_header(header: list[str]) -> None:
+    if missing := [name for name in REQUIRED_COLUMNS if name not in header]:
+        raise MatchingError(
+            f"the CSV has no {missing[0]!r} column (header: {', '.join(header) or 'empty'})", field="file"
+        )
+    if len(set(header)) != len(header) or any(not name for name in header):
+        raise MatchingError("the CSV header has an empty or repeated column name", field="file")
+
+
 def _row_to_data(row: dict[str, str]) -> dict:
     data = {name: row.get(name, "") for name in STANDARD_COLUMNS if name in row}
     data["custom_fields"] = {name: value for name, value in row.items() if name not in STANDARD_COLUMNS and value != ""}
@@ -52,13 +61,7 @@ def import_csv(
     reader = csv.DictReader(io.StringIO(_decode(raw), newline=""), strict=True)
     report, valid = ImportReport(), {}
     try:
-        header = reader.fieldnames or []
-        if missing := [name for name in REQUIRED_COLUMNS if name not in header]:
-            raise MatchingError(
-                f"the CSV has no {missing[0]!r} column (header: {', '.join(header) or 'empty'})", field="file"
-            )
-        if len(set(header)) != len(header) or any(not name for name in header):
-            raise MatchingError("the CSV header has an empty or repeated column name", field="file")
+        _check_header(reader.fieldnames or [])
         for row in reader:
             report.rows += 1
             if None in row or None in row.values():
@@ -90,12 +93,7 @@ MAX_REPORTED_ERRORS = 1000  # a report longer than this is not read; the count s
 
 def check_csv(raw: bytes) -> None:
     """The refusals a form can give at once (size, encoding, header), before the file is queued."""
-    text = _decode(raw)
-    header = next(csv.reader(io.StringIO(text, newline="")), [])
-    if missing := [name for name in REQUIRED_COLUMNS if name not in header]:
-        raise MatchingError(
-            f"the CSV has no {missing[0]!r} column (header: {', '.join(header) or 'empty'})", field="file"
-        )
+    _check_header(next(csv.reader(io.StringIO(_decode(raw), newline="")), []))
 
 
 def start_import(*, tenant: Tenant, kind: Kind, raw: bytes, filename: str = "") -> Job:

@@ -5,6 +5,7 @@ thousand points, and distances along its axes keep a meaning a recruiter can rea
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,7 @@ class MapPoint:
     group: str
 
 
+@cache  # the shipped CSV does not change while the process runs; parsing it is ~0.1 s a page view
 def _esco() -> tuple[list[str], list[str]]:
     known = [o for o in load_esco_occupations() if o.label and o.isco_group]
     return [o.label for o in known], [o.isco_group[0] for o in known]
