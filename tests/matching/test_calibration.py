@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from django.db import transaction
 
 from matching.models import CandidateEmbedding, GlobalCalibration, Kind, ThresholdFit, VacancyEmbedding
 from matching.services import (
@@ -23,7 +24,9 @@ DIMENSION = 384
 def labelled_pairs_with_similarities(tenant, similarities, good, *, prefix="p"):
     """One (vacancy, candidate) pair per similarity, with stored vectors whose cosine is exactly that, marked."""
     n = len(similarities)
-    with tenant_scope(tenant.id):
+    # One transaction: the encode tasks the upserts queue go out after the synthetic vectors are committed, so a
+    # worker already running finds them current and leaves them alone.
+    with tenant_scope(tenant.id), transaction.atomic():
         vacancies = upsert_records(
             tenant=tenant, kind=Kind.VACANCIES, rows=[{"external_id": f"{prefix}v{i}", "title": "V"} for i in range(n)]
         ).ids
