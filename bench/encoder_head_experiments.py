@@ -23,9 +23,10 @@ sys.path.insert(0, str(ROOT))
 from matching.ml.data import ontology_pairs  # noqa: E402
 from matching.ml.encoder import BASE_MODEL, TextEncoder, resolve_model_path  # noqa: E402
 from matching.ml.evaluation import best_row, build_corpus, id_scores  # noqa: E402
-from matching.ml.heads import SoftmaxGroupHead, group_confidence, group_overlap  # noqa: E402
+from matching.ml.heads import group_confidence, group_overlap  # noqa: E402
 from matching.ml.losses import PairLoss  # noqa: E402
 from matching.ml.metrics import auroc, expected_ranks, opis  # noqa: E402
+from matching.ml.softmax_head import SoftmaxGroupHead  # noqa: E402
 from matching.ml.train import _batches  # noqa: E402
 
 DATA, CACHE = ROOT / "matching" / "data", ROOT / "var" / "experiments" / "cache"
@@ -36,6 +37,12 @@ CONFIGS = {
     "bw_tcm": {"tcm": 1.0},
     "bw_8x64": {"groups": 8, "group_size": 64},
     "bw_e15": {"epochs": 15},
+    # Isometric start: W = c * Q with orthonormal columns, so the near-uniform softmax groups keep the backbone's
+    # inner products (to first order) and the head starts at the base encoder's ranking instead of below it.
+    "iso_c4_e0": {"isometric": 4.0, "epochs": 0},
+    "iso_c16_e0": {"isometric": 16.0, "epochs": 0},
+    "iso_c4_bw": {"isometric": 4.0},
+    "iso_c4_bw_tcm": {"isometric": 4.0, "tcm": 1.0},
 }
 
 
@@ -55,11 +62,15 @@ def _eval_sample(encoder: TextEncoder):
 
 
 def run(name, pairs, index, vectors, sample, *, groups=4, group_size=128, kind="batch_wide", tcm=0.0, epochs=5,
-        batch_size=1024, lr=1e-3, seed=0):  # fmt: skip
+        batch_size=1024, lr=1e-3, seed=0, isometric=None):  # fmt: skip
     torch.manual_seed(seed)
     corpus, targets, query_vectors, corpus_vectors = sample
     head = SoftmaxGroupHead(384, groups, group_size)
-    torch.nn.init.normal_(head.linear.weight, 0, 1.0)
+    if isometric is None:
+        torch.nn.init.normal_(head.linear.weight, 0, 1.0)
+    else:
+        with torch.no_grad():
+            head.linear.weight.copy_(isometric * torch.linalg.qr(torch.randn(groups * group_size, 384))[0])
     torch.nn.init.zeros_(head.linear.bias)
     loss_fn = PairLoss(None, kind=kind, tcm_weight=tcm)
     optimizer = torch.optim.AdamW(head.parameters(), lr=lr)
@@ -91,7 +102,8 @@ def run(name, pairs, index, vectors, sample, *, groups=4, group_size=128, kind="
     relevant = np.zeros_like(scores, dtype=bool)
     relevant[np.arange(len(targets)), targets] = True
     result = {
-        "name": name, "groups": groups, "group_size": group_size, "loss": kind, "tcm": tcm, "epochs": epochs,
+        "name": name, "isometric": isometric, "groups": groups, "group_size": group_size, "loss": kind, "tcm": tcm,
+        "epochs": epochs,
         "batch_size": batch_size, "mrr": round(float(np.mean(1 / ranks)), 4),
         "opis": round(opis(scores.ravel(), relevant.ravel(), np.repeat(targets, scores.shape[1])).opis, 5),
         "auroc_query_confidence": round(auroc(q_conf, correct), 4),

@@ -7,12 +7,17 @@ embeddings. Tenant 1 holds half the rows; 1,000 tenants share the other half. Ev
 product's: records joined to embeddings, an untyped `vector` column indexed through a cast, filtered on
 tenant_id + encoder_version_id + the record's columns, ordered by cosine distance, LIMIT 10. Layouts (one table
 each, so the planner never picks another layout's index):
-- shared-hnsw: the product today (matching/vector_index.py + services/search.py): one partial HNSW per encoder
-  version on vector::vector(384), hnsw.iterative_scan = relaxed_order, ef_search 100, re-sorted, and the exact
-  query (enable_indexscan off) when fewer than 10 rows come back.
+- shared-hnsw: the product before the plan below: one partial HNSW per encoder version on vector::vector(384),
+  hnsw.iterative_scan = relaxed_order, re-sorted, and the exact query when fewer than 10 rows come back.
 - shared-halfvec: the same on vector::halfvec(384) (half the index size).
 - tenant-hnsw: a partial HNSW only for tenant 1 (the only tenant past --own-index-rows), exact scans for the rest.
-Ground truth is the same query with index scans off. Runs in its own database `bench_search` on var/bench/'s
+- planned: the product (services/search.py, vector_index.py): on one table, the shared HNSW and a partial HNSW
+  (ef_construction 128, as the product builds it) for each tenant past --own-index-rows. Count the tenant's rows
+  that pass the filter, stopping at --exact-max-rows + 1 on the records' (tenant, bucket) index; rank them exactly
+  when that many or fewer, else walk the HNSW the planner picks (and the exact query when it comes back short).
+- planned-shared: the same plan on shared-hnsw's table, which has no per-tenant index.
+The exact query orders by the bare column, which the HNSW expression index cannot serve, so it keeps the btree
+indexes; ground truth is that query. Runs in its own database `bench_search` on var/bench/'s
 embedded PostgreSQL (shared_buffers raised, see --shared-buffers); data and indexes are kept and reused by later
 runs of the same --rows. Prints one table and writes JSON.
 Run: .venv/bin/python bench/search.py --rows 100000 [--queries 30] [--layouts shared-hnsw,shared-halfvec,tenant-hnsw]
@@ -33,7 +38,7 @@ from benchenv import BENCH_VAR, RESULTS, ROOT  # noqa: E402
 DIM, K, EF_SEARCH, VERSION = 384, 10, 100, 1
 SMALL_TENANTS = 1000
 FILTERS = {"0.1%": 1, "1%": 10, "10%": 100, "50%": 500}  # bucket < value
-LAYOUTS = ("shared-hnsw", "shared-halfvec", "tenant-hnsw")
+LAYOUTS = ("shared-hnsw", "shared-halfvec", "tenant-hnsw", "planned", "planned-shared")
 
 
 def connect(shared_buffers: str, maintenance_work_mem: str):  # noqa: ANN201
@@ -118,6 +123,8 @@ def load_data(conn, rows: int, centres: np.ndarray) -> float:  # noqa: ANN001
 
 def ensure_layout(conn, rows: int, layout: str, own_index_rows: int) -> dict:  # noqa: ANN001
     """The layout's own copy of the embeddings and its index, built once; returns build facts."""
+    if layout == "planned-shared":
+        return ensure_layout(conn, rows, "shared-hnsw", own_index_rows)
     table = f"emb_{rows}_{layout.replace('-', '_')}"
     if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [table]).fetchone()[0]:
         facts = conn.execute("SELECT obj_description(%s::regclass)", [table]).fetchone()[0]
@@ -131,16 +138,20 @@ def ensure_layout(conn, rows: int, layout: str, own_index_rows: int) -> dict:  #
     copy_s = time.perf_counter() - started
     conn.execute("SET max_parallel_maintenance_workers = 1")  # 2 cores: the leader and one worker
     with_ = "WITH (m = 16, ef_construction = 64)"
-    if layout == "shared-hnsw":
-        statements = [f"CREATE INDEX ON {table} USING hnsw ((vector::vector({DIM})) vector_cosine_ops) {with_} "
-                      f"WHERE encoder_version_id = {VERSION}"]  # fmt: skip
+    shared = (f"CREATE INDEX ON {table} USING hnsw ((vector::vector({DIM})) vector_cosine_ops) {with_} "
+              f"WHERE encoder_version_id = {VERSION}")  # fmt: skip
+    per_tenant = [f"CREATE INDEX ON {table} USING hnsw ((vector::vector({DIM})) vector_cosine_ops) {with_} "
+                  f"WHERE encoder_version_id = {VERSION} AND tenant_id = {t}"
+                  for t, n in tenant_sizes(rows).items() if n >= own_index_rows]  # fmt: skip
+    if layout == "planned":  # the product's tenant index (vector_index.py): ef_construction 128
+        statements = [shared, *(statement.replace("ef_construction = 64", "ef_construction = 128")
+                                for statement in per_tenant)]  # fmt: skip
+    elif layout == "shared-hnsw":
+        statements = [shared]
     elif layout == "shared-halfvec":
-        statements = [f"CREATE INDEX ON {table} USING hnsw ((vector::halfvec({DIM})) halfvec_cosine_ops) {with_} "
-                      f"WHERE encoder_version_id = {VERSION}"]  # fmt: skip
+        statements = [shared.replace(f"vector({DIM})) vector_", f"halfvec({DIM})) halfvec_")]
     else:
-        big = [t for t, n in tenant_sizes(rows).items() if n >= own_index_rows]
-        statements = [f"CREATE INDEX ON {table} USING hnsw ((vector::vector({DIM})) vector_cosine_ops) {with_} "
-                      f"WHERE encoder_version_id = {VERSION} AND tenant_id = {t}" for t in big]  # fmt: skip
+        statements = per_tenant
     started = time.perf_counter()
     for statement in statements:
         conn.execute(statement)
@@ -155,32 +166,36 @@ def ensure_layout(conn, rows: int, layout: str, own_index_rows: int) -> dict:  #
     return facts
 
 
-def query_sql(table: str, rows: int, layout: str) -> str:
+def query_sql(table: str, rows: int, layout: str, *, exact: bool = False) -> str:
     cast = f"halfvec({DIM})" if layout == "shared-halfvec" else f"vector({DIM})"
+    distance = "e.vector <=> %(q)s::vector" if exact else f"e.vector::{cast} <=> %(q)s::{cast}"
     return (
-        f"SELECT e.record_id, e.vector::{cast} <=> %(q)s::{cast} AS distance FROM {table} e "
+        f"SELECT e.record_id, {distance} AS distance FROM {table} e "
         f"JOIN record_{rows} r ON r.id = e.record_id "
-        f"WHERE e.tenant_id = %(tenant)s AND e.encoder_version_id = {VERSION} AND r.bucket < %(bucket)s "
-        f"ORDER BY distance LIMIT {K}"
+        f"WHERE e.tenant_id = %(tenant)s AND e.encoder_version_id = {VERSION} AND r.tenant_id = %(tenant)s "
+        f"AND r.bucket < %(bucket)s ORDER BY distance LIMIT {K}"
     )
 
 
-def run_query(conn, sql: str, params: dict, *, exact: bool, fallback: bool, ef_search: int = EF_SEARCH):  # noqa: ANN001, ANN201
-    """(record ids, ms, whether the exact fallback ran) as services/search.nearest does it."""
+def few_enough_for_exact(conn, rows: int, params: dict, limit: int) -> bool:  # noqa: ANN001
+    sql = (f"SELECT count(*) FROM (SELECT 1 FROM record_{rows} WHERE tenant_id = %(tenant)s AND bucket < %(bucket)s "
+           f"LIMIT {int(limit) + 1}) AS passing")  # fmt: skip
+    return conn.execute(sql, params).fetchone()[0] <= limit
+
+
+def run_query(conn, sqls: tuple[str, str], params: dict, *, exact: bool, ef_search: int = EF_SEARCH):  # noqa: ANN001, ANN201
+    """(record ids, ms, whether the exact query ran after a short index scan) as services/search.nearest does it;
+    sqls is (index query, exact query)."""
     started = time.perf_counter()
-    fell_back = False
-    with conn.transaction():
-        if exact:
-            conn.execute("SET LOCAL enable_indexscan = off")
-        else:
+    hits, fell_back = [], False
+    if not exact:
+        with conn.transaction():
             conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
-        hits = sorted(conn.execute(sql, params).fetchall(), key=lambda hit: hit[1])
-    if not exact and fallback and len(hits) < K:
-        fell_back = True
-        with conn.transaction():
-            conn.execute("SET LOCAL enable_indexscan = off")
-            hits = conn.execute(sql, params).fetchall()
+            hits = sorted(conn.execute(sqls[0], params).fetchall(), key=lambda hit: hit[1])
+        fell_back = len(hits) < K
+    if exact or fell_back:
+        hits = conn.execute(sqls[1], params).fetchall()
     return [hit[0] for hit in hits], (time.perf_counter() - started) * 1000, fell_back
 
 
@@ -190,7 +205,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=30, help="per tenant class and filter")
     parser.add_argument("--layouts", default=",".join(LAYOUTS))
     parser.add_argument("--own-index-rows", type=int, default=10_000, help="tenant-hnsw: tenants this big get one")
-    parser.add_argument("--ef-search", type=int, default=EF_SEARCH, help="the product's is 100")
+    parser.add_argument("--exact-max-rows", type=int, default=5_000, help="planned: SEARCH_EXACT_MAX_ROWS")
+    parser.add_argument("--ef-search", type=int, default=EF_SEARCH, help="the HNSW path's (SEARCH_HNSW_EF_SEARCH)")
     parser.add_argument("--shared-buffers", default="4GB")
     parser.add_argument("--maintenance-work-mem", default="4GB")
     parser.add_argument("--json", type=Path, default=None)
@@ -217,27 +233,30 @@ def main() -> None:
             small = int(qrng.integers(2, SMALL_TENANTS + 2))
             cases.append((f"small ({sizes[small]} rows)", small, label, bucket, q))
     truth = {}
-    base_sql = query_sql(f"embedding_{args.rows}", args.rows, "shared-hnsw")
+    truth_sql = query_sql(f"embedding_{args.rows}", args.rows, "shared-hnsw", exact=True)
     for n, (_, tenant, _, bucket, q) in enumerate(cases):
-        truth[n] = run_query(conn, base_sql, {"q": q, "tenant": tenant, "bucket": bucket}, exact=True, fallback=False)
+        truth[n] = run_query(conn, ("", truth_sql), {"q": q, "tenant": tenant, "bucket": bucket}, exact=True)
     results = []
     for layout in layouts:
-        sql = query_sql(facts[layout]["table"], args.rows, layout)
+        table = facts[layout]["table"]
+        sqls = (query_sql(table, args.rows, layout), query_sql(table, args.rows, layout, exact=True))
+
+        def plan(tenant: int, params: dict, layout: str = layout) -> bool:  # exact?
+            if layout.startswith("planned"):  # the count is part of the query's time: it runs inside the timing
+                return few_enough_for_exact(conn, args.rows, params, args.exact_max_rows)
+            return layout == "tenant-hnsw" and sizes[tenant] < args.own_index_rows
+
         for _ in range(2):  # warm-up passes: the index and heap pages into shared buffers
-            for _, tenant, _, bucket, q in cases[:: max(1, len(cases) // 40)]:
-                run_query(conn, sql, {"q": q, "tenant": tenant, "bucket": bucket}, exact=False, fallback=True,
-                          ef_search=args.ef_search)  # fmt: skip
+            for _, tenant, _, bucket, q in cases:
+                params = {"q": q, "tenant": tenant, "bucket": bucket}
+                run_query(conn, sqls, params, exact=plan(tenant, params), ef_search=args.ef_search)
         measured = {}
         for n, (klass, tenant, label, bucket, q) in enumerate(cases):
-            exact = layout == "tenant-hnsw" and sizes[tenant] < args.own_index_rows
-            ids, ms, fell_back = run_query(
-                conn,
-                sql,
-                {"q": q, "tenant": tenant, "bucket": bucket},
-                exact=exact,
-                fallback=True,
-                ef_search=args.ef_search,
-            )
+            params = {"q": q, "tenant": tenant, "bucket": bucket}
+            started = time.perf_counter()
+            exact = plan(tenant, params)
+            ids, _, fell_back = run_query(conn, sqls, params, exact=exact, ef_search=args.ef_search)
+            ms = (time.perf_counter() - started) * 1000
             want = truth[n][0]
             measured.setdefault((klass.split(" ")[0], label), []).append(
                 {
@@ -246,6 +265,7 @@ def main() -> None:
                     "full": len(ids) == len(want),  # k rows when k match, else all that match
                     "ms": ms,
                     "fallback": fell_back,
+                    "exact_plan": exact,
                     "exact_ms": truth[n][1],
                 }
             )
@@ -263,6 +283,7 @@ def main() -> None:
                     "p50_ms": float(np.percentile(ms, 50)),
                     "p95_ms": float(np.percentile(ms, 95)),
                     "fallbacks": sum(r["fallback"] for r in runs),
+                    "exact_plans": sum(r["exact_plan"] for r in runs),
                     "exact_p50_ms": float(np.percentile([r["exact_ms"] for r in runs], 50)),
                 }
             )
@@ -270,12 +291,13 @@ def main() -> None:
     print(f"\n{args.rows} rows, {DIM}-d clustered synthetic; tenant 1 {sizes[1]} rows, {SMALL_TENANTS} tenants of "
           f"{sizes[2]}; k={K}, ef_search={args.ef_search}, {args.queries} queries per cell; {settings}")  # fmt: skip
     print(f"{'layout':<15} {'tenant':<8} {'filter':>6} {'recall@10':>9} {'min':>5} {'rows':>5} {'full':>5} "
-          f"{'p50 ms':>7} {'p95 ms':>7} {'fallbk':>6} {'exact p50':>9}")  # fmt: skip
+          f"{'p50 ms':>7} {'p95 ms':>7} {'fallbk':>6} {'exact':>5} {'exact p50':>9}")  # fmt: skip
     for row in results:
         print(
             f"{row['layout']:<15} {row['tenant']:<8} {row['filter']:>6} {row['recall_at_10']:>9.3f} "
             f"{row['recall_min']:>5.2f} {row['rows_mean']:>5.1f} {'yes' if row['all_full'] else 'NO':>5} "
-            f"{row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} {row['fallbacks']:>6} {row['exact_p50_ms']:>9.1f}"
+            f"{row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} {row['fallbacks']:>6} "
+            f"{row['exact_plans']:>5} {row['exact_p50_ms']:>9.1f}"
         )
     out = args.json or RESULTS / f"search_{args.rows}_ef{args.ef_search}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -140,6 +140,11 @@ CELERY_BEAT_SCHEDULE["refit-thresholds"] = {
     "task": "matching.tasks.refit_thresholds_task",
     "schedule": env_int("CALIBRATION_INTERVAL_S", 3600, minimum=60),
 }
+# Give tenants that grew past SEARCH_EXACT_MAX_ROWS their own HNSW index (services/vector_indexes.py).
+CELERY_BEAT_SCHEDULE["tenant-indexes"] = {
+    "task": "matching.tasks.ensure_tenant_indexes_task",
+    "schedule": env_int("TENANT_INDEX_INTERVAL_S", 600, minimum=60),
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -197,6 +202,12 @@ ENCODER_BACKEND = env_str("ENCODER_BACKEND", "onnx")
 if ENCODER_BACKEND not in ("torch", "onnx", "onnx-int8"):
     raise ImproperlyConfigured(f"ENCODER_BACKEND must be torch, onnx or onnx-int8, not {ENCODER_BACKEND!r}")
 ENCODER_CACHE_DIR = Path(env_str("ENCODER_CACHE_DIR") or MODELS_DIR / "onnx")
+
+# How a search is planned (services/search.py, measured by bench/search.py): when a tenant's filters leave at most
+# SEARCH_EXACT_MAX_ROWS records they are ranked exactly; larger sets walk an HNSW graph with this ef_search, the
+# tenant's own once it has more rows than that (services/vector_indexes.py), else the shared one.
+SEARCH_EXACT_MAX_ROWS = env_int("SEARCH_EXACT_MAX_ROWS", 5000, minimum=0)
+SEARCH_HNSW_EF_SEARCH = env_int("SEARCH_HNSW_EF_SEARCH", 400, minimum=10)
 
 LOGGING = {
     "version": 1,

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from .data import Pair
-from .heads import SoftmaxGroupHead
 from .losses import PairLoss
+from .softmax_head import SoftmaxGroupHead
 
 
 @dataclass

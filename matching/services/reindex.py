@@ -19,6 +19,7 @@ from tenants.scoping import cross_tenant_scope
 from ..errors import MatchingError
 from ..models import EncoderVersion, Job, Kind
 from .encoding import encode_records, stale_records
+from .vector_indexes import ensure_tenant_indexes, missing_tenant_indexes
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ def _enqueue_step(job: Job) -> None:
 def reindex_step(*, tenant: Tenant, job: Job, step: int, batch_size: int = REINDEX_BATCH) -> bool | None:
     """Encode one batch, or switch when none is left. True: finished; False: more to do; None: a stale duplicate
     of a step that already ran (a redelivery after the next step was queued), which must not fork the chain."""
+    if job.params.get("build_index") and job.params.get("step") == step:
+        # Outside the transaction: a concurrent build lets the tenant's writes (and everyone else's) go on.
+        ensure_tenant_indexes(tenant_id=tenant.id, version_id=job.params["version_id"])
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.params.get("step") != step or job.status in (Job.Status.DONE, Job.Status.FAILED):
@@ -87,9 +91,17 @@ def reindex_step(*, tenant: Tenant, job: Job, step: int, batch_size: int = REIND
                 encode_records(tenant=tenant, kind=kind, record_ids=ids, version=version)
                 break
         else:
+            if missing_tenant_indexes(tenant_id=tenant.id, version_id=version.id):
+                # A large tenant switches onto its own HNSW, not onto the shared one: build it in the next step.
+                job.params = job.params | {"step": step + 1, "build_index": True}
+                job.message = "building the tenant's search index"
+                job.save()
+                return False
             return _switch(tenant=tenant, job=job, version=version)
-        job.total, stale = _remaining(tenant, version)
-        job.done, job.status = job.total - stale, Job.Status.RUNNING
+        # Progress by addition: recounting stale rows each step would cost O(rows) per step, O(rows²) per re-index.
+        # Rows edited meanwhile are stale again and get a later step; the switch recounts exactly.
+        job.total = sum(kind.record_model.objects.filter(tenant=tenant).count() for kind in Kind)
+        job.done, job.status = min(job.done + len(ids), job.total), Job.Status.RUNNING
         job.params = job.params | {"step": step + 1}
         job.save()
     return False

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Cast
@@ -23,9 +24,6 @@ from .records import MAX_DESCRIPTION_CHARS, parse_languages
 MAX_K = 100
 FILTER_KEYS = ("country", "city", "languages", "custom")
 MAX_FILTER_TERMS = 50
-# Iterative scans keep walking the graph until k rows pass the filters (pgvector >= 0.8); relaxed order is
-# re-sorted below. ef_search bounds each step's candidate list: recall against exact search is in bench/search.py.
-HNSW_EF_SEARCH = 100
 
 
 @dataclass(frozen=True)
@@ -215,13 +213,18 @@ def nearest_rows(
     filters: SearchFilters,
     exclusions: Sequence[TriggeredRule] = (),
     min_similarity: float | None = None,
+    exact: bool = False,
 ) -> QuerySet:
     """All matching rows of `target`, nearest first, none inside an exclusion's anchor B and none below
-    min_similarity; slice it inside hnsw_search_settings(). The iterative index scan keeps walking until k rows
-    pass these conditions, so excluding rows never shortens the top k while k rows remain."""
-    # Same cast and version predicate as the partial HNSW index (vector_index.py), or the planner cannot use it.
-    distance = CosineDistance(Cast("vector", VectorField(dimensions=version.dimension)), query.tolist())
-    rows = target.embedding_model.objects.filter(tenant=tenant, encoder_version=version).filter(filters.as_q())
+    min_similarity. Through the HNSW index unless `exact` (slice it inside hnsw_search_settings() then): the
+    iterative index scan keeps walking until k rows pass these conditions, so excluding rows never shortens the top
+    k while k rows remain."""
+    # The index's cast and version predicate (vector_index.py) let the planner use it; ordering by the bare column
+    # cannot match the index expression, so the exact query keeps the btree/GIN filter indexes and skips the graph.
+    column = "vector" if exact else Cast("vector", VectorField(dimensions=version.dimension))
+    distance = CosineDistance(column, query.tolist())
+    rows = target.embedding_model.objects.filter(tenant=tenant, encoder_version=version)
+    rows = rows.filter(filters.as_q() & Q(record__tenant=tenant))  # lets the planner start from a record index
     if exclusions:
         rows = _with_anchor_similarities(rows, list(exclusions), version)
         for rule in exclusions:
@@ -234,21 +237,24 @@ def nearest_rows(
 
 @contextmanager
 def hnsw_search_settings() -> Iterator[None]:
+    """Iterative scans keep walking the graph until k rows pass the filters (pgvector >= 0.8); relaxed order is
+    re-sorted by the caller. ef_search bounds each step's candidate list (recall: bench/search.py)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {int(settings.SEARCH_HNSW_EF_SEARCH)}")
         yield
 
 
-def exact_nearest(rows: QuerySet, k: int) -> list:
-    """The same query without the HNSW index: exact, and the answer whenever the index scan came back short.
+def few_enough_for_exact(*, tenant: Tenant, target: Kind, filters: SearchFilters) -> bool:
+    """Whether the filters leave at most SEARCH_EXACT_MAX_ROWS of the tenant's records: counted on the records'
+    own indexes and stopped one past the limit, so a large tenant pays for at most that many index entries.
 
-    An iterative scan gives up after hnsw.max_scan_tuples index entries; a small tenant in a large shared table, or
-    a table full of not-yet-vacuumed dead entries, can hit that limit before k rows of its own pass the filters.
-    """
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        return list(rows[:k])
+    Ranking a few thousand rows exactly is as fast as walking the graph, and a graph shared by all tenants is a poor
+    way to find the few rows of a small tenant or a narrow filter: the iterative scan visits mostly other rows and
+    recall drops (bench/search.py measures both plans)."""
+    limit = settings.SEARCH_EXACT_MAX_ROWS
+    records = target.record_model.objects.filter(tenant=tenant).filter(filters.as_q(prefix=""))
+    return records[: limit + 1].count() <= limit
 
 
 def nearest(
@@ -263,19 +269,26 @@ def nearest(
     threshold: Threshold | None = None,
     only_matches: bool = False,
 ) -> list[Match]:
-    rows = nearest_rows(
-        tenant=tenant,
-        target=target,
-        version=version,
-        query=query,
-        filters=filters,
-        exclusions=exclusions,
-        min_similarity=threshold.value if only_matches and threshold is not None else None,
-    )
-    with hnsw_search_settings():
-        hits = sorted(rows[:k], key=lambda row: row.distance)  # relaxed order: re-sort the k rows
+    def rows(*, exact: bool) -> QuerySet:
+        return nearest_rows(
+            tenant=tenant,
+            target=target,
+            version=version,
+            query=query,
+            filters=filters,
+            exclusions=exclusions,
+            min_similarity=threshold.value if only_matches and threshold is not None else None,
+            exact=exact,
+        )
+
+    hits = []
+    if not few_enough_for_exact(tenant=tenant, target=target, filters=filters):
+        with hnsw_search_settings():
+            hits = sorted(rows(exact=False)[:k], key=lambda row: row.distance)  # relaxed order: re-sort the k rows
     if len(hits) < k:
-        hits = exact_nearest(rows, k)
+        # Also the answer whenever the index scan came back short: it gives up after hnsw.max_scan_tuples entries,
+        # which rows excluded by rules or thresholds, or not-yet-vacuumed dead entries, can use up before k pass.
+        hits = list(rows(exact=True)[:k])
     confidence = [None] * len(hits)
     if version.has_confidence and hits:
         groups, group_size = head_shape(version.dimension, version.config)

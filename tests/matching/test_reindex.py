@@ -121,3 +121,21 @@ def test_a_worker_killed_midway_through_a_re_index_loses_and_mixes_nothing(acme,
             rows = model.objects.filter(encoder_version=new_version)
             assert rows.count() == rows.values("record").distinct().count()  # one vector per row, none twice
     assert _vector_counts(acme, new_version) == 900
+
+
+@pytest.mark.django_db(transaction=True)  # the tenant index is built CONCURRENTLY, outside any transaction
+def test_a_large_tenant_switches_only_once_its_own_index_for_the_new_version_is_built(acme, new_version, settings):
+    from matching.services.reindex import run_reindex
+    from matching.vector_index import tenant_index_name
+
+    settings.SEARCH_EXACT_MAX_ROWS = 5
+    _rows(acme, 9)  # 6 candidates: past the limit; 3 vacancies: ranked exactly
+    with tenant_scope(acme.id):
+        job = run_reindex(tenant=acme, version=new_version)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE %s", [f"%_hnsw_v{new_version.id}_t%"])
+        built = [name for (name,) in cursor.fetchall()]
+    acme.refresh_from_db()
+    assert built == [tenant_index_name("matching_candidateembedding", new_version.id, acme.id)]
+    assert acme.active_encoder_id == new_version.id and job.status == Job.Status.DONE
+    assert job.params["build_index"] is True

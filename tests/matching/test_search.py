@@ -4,7 +4,7 @@ from django.db import connection
 
 from matching.models import CandidateEmbedding, Kind
 from matching.services import SearchFilters, search, upsert_records
-from matching.services.search import hnsw_search_settings, nearest, nearest_rows
+from matching.services.search import few_enough_for_exact, hnsw_search_settings, nearest, nearest_rows
 from tenants.scoping import tenant_scope
 from tests.factories import candidate, vacancy
 
@@ -100,7 +100,8 @@ def clustered_pool(acme):
     return np.array(ids), vectors, rare, centres
 
 
-def test_a_filter_keeping_3_percent_of_rows_still_returns_k_rows_through_the_hnsw_index(acme, clustered_pool):
+def test_a_filter_keeping_3_percent_of_rows_still_returns_k_rows_through_the_hnsw_index(acme, clustered_pool, settings):
+    settings.SEARCH_EXACT_MAX_ROWS = 0  # every search takes the index path (a large tenant's)
     ids, vectors, rare, centres = clustered_pool
     query = (centres[7] / np.linalg.norm(centres[7])).astype(np.float32)
     filters = SearchFilters.from_params({"custom": {"team": "rare"}})
@@ -126,7 +127,28 @@ def test_a_filter_keeping_3_percent_of_rows_still_returns_k_rows_through_the_hns
         assert len({hit.record.id for hit in hits} & exact) >= 9  # recall@10 against an exact search
 
 
-def test_when_the_index_scan_gives_up_early_the_exact_fallback_still_returns_k_rows(acme, clustered_pool):
+def test_a_few_rows_are_ranked_exactly_and_many_through_the_index(acme, clustered_pool, settings):
+    ids, vectors, rare, centres = clustered_pool
+    query = (centres[5] / np.linalg.norm(centres[5])).astype(np.float32)
+    common = SearchFilters()
+    narrow = SearchFilters.from_params({"custom": {"team": "rare"}})  # 122 of the 4,000 rows
+    args = {"tenant": acme, "target": Kind.CANDIDATES, "version": acme.active_encoder, "query": query}
+    settings.SEARCH_EXACT_MAX_ROWS = 1000
+    with tenant_scope(acme.id):
+        assert not few_enough_for_exact(tenant=acme, target=Kind.CANDIDATES, filters=common)
+        assert few_enough_for_exact(tenant=acme, target=Kind.CANDIDATES, filters=narrow)
+        exact_plan = nearest_rows(**args, filters=narrow, exact=True)[:10].explain()
+        hits = nearest(**args, filters=narrow, k=10)
+        settings.SEARCH_EXACT_MAX_ROWS = 4000  # the limit itself still counts as few
+        assert few_enough_for_exact(tenant=acme, target=Kind.CANDIDATES, filters=common)
+    assert "hnsw" not in exact_plan  # the bare column's order cannot use the expression index
+    assert {hit.record.id for hit in hits} == set(ids[rare][np.argsort(-(vectors[rare] @ query))[:10]])
+    assert [hit.similarity for hit in hits] == sorted((hit.similarity for hit in hits), reverse=True)
+
+
+def test_when_the_index_scan_gives_up_early_the_exact_fallback_still_returns_k_rows(acme, clustered_pool, settings):
+    settings.SEARCH_EXACT_MAX_ROWS = 0
+    settings.SEARCH_HNSW_EF_SEARCH = 10  # a first candidate list far shorter than max_scan_tuples below
     ids, vectors, rare, centres = clustered_pool
     query = (centres[3] / np.linalg.norm(centres[3])).astype(np.float32)
     filters = SearchFilters.from_params({"custom": {"team": "rare"}})

@@ -1,10 +1,15 @@
 """Encoder versions registered at run time get their HNSW indexes, though the app role owns no table."""
 
+import numpy as np
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from matching.models import EncoderVersion
-from matching.vector_index import create_vector_indexes, index_name
+from matching.models import EncoderVersion, Kind
+from matching.services import encode_records, upsert_records
+from matching.services.search import SearchFilters, hnsw_search_settings, nearest_rows
+from matching.services.vector_indexes import ensure_tenant_indexes, missing_tenant_indexes
+from matching.vector_index import create_vector_indexes, index_name, tenant_index_name
+from tenants.scoping import tenant_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -31,3 +36,40 @@ def test_the_app_role_cannot_create_other_indexes_itself():
 def test_the_index_function_refuses_a_dimension_hnsw_cannot_index():
     with pytest.raises(DatabaseError, match="outside"), transaction.atomic():
         create_vector_indexes(connection, version_id=99, dimension=5000)
+
+
+def _candidates(tenant, n):
+    with tenant_scope(tenant.id):
+        ids = upsert_records(
+            tenant=tenant,
+            kind=Kind.CANDIDATES,
+            rows=[{"external_id": f"c{i}", "title": f"{('Welder', 'Cook', 'Nurse')[i % 3]} {i}"} for i in range(n)],
+        ).ids
+        encode_records(tenant=tenant, kind=Kind.CANDIDATES, record_ids=ids)
+
+
+@pytest.mark.django_db(transaction=True)  # indexes are built CONCURRENTLY: never inside a transaction
+def test_a_tenant_past_the_exact_limit_gets_its_own_hnsw_and_its_searches_walk_it(acme, globex, settings):
+    settings.SEARCH_EXACT_MAX_ROWS = 30
+    _candidates(acme, 40)
+    _candidates(globex, 20)  # ranked exactly: no index of its own
+    version = acme.active_encoder
+    own = tenant_index_name("matching_candidateembedding", version.id, acme.id)
+    assert [index.name for index in missing_tenant_indexes()] == [own]
+    assert [(index.name, index.rows) for index in ensure_tenant_indexes()] == [(own, 40)]
+    assert ensure_tenant_indexes() == []  # built once
+    query = np.ones(version.dimension, dtype=np.float32) / np.sqrt(version.dimension)
+    with tenant_scope(acme.id), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_sort = off")  # a 40-row table is cheaper to sort: ask for an index
+        with hnsw_search_settings():
+            rows = nearest_rows(
+                tenant=acme, target=Kind.CANDIDATES, version=version, query=query, filters=SearchFilters()
+            )
+            plan = rows[:10].explain()
+    assert own in plan  # the planner prefers the tenant's small graph to the shared one
+
+
+def test_the_tenant_index_build_refuses_to_run_inside_a_transaction(acme):
+    with pytest.raises(RuntimeError, match="CONCURRENTLY"):
+        ensure_tenant_indexes()

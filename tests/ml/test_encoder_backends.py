@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from matching.ml.encoder import BASE_MODEL, TextEncoder, load_encoder, resolve_model_path
-from matching.ml.heads import SoftmaxGroupHead
 from matching.ml.onnx_encoder import ExportNotSupported, OnnxTextEncoder, build_onnx, check_exportable
+from matching.ml.softmax_head import SoftmaxGroupHead
 
 TEXTS = ["registered nurse", "Senior Java developer (m/w/d), Berlin", "welder", "forklift driver, night shifts"]
 
