@@ -55,12 +55,13 @@ def seed(slug: str, rows: int):  # noqa: ANN201
     return tenant
 
 
-def new_version(tag: str) -> EncoderVersion:
+def new_version(tag: str, *, index_first: bool = False) -> EncoderVersion:
     version = EncoderVersion.objects.create(
         name=f"bench-{tag}-{time.time_ns()}", dimension=384, artifact_path=BASE_MODEL, config={"bench": "reindex"}
     )
-    create_vector_indexes(connection, version_id=version.id, dimension=384)
-    return version
+    if index_first:  # the old way: the graph is kept up to date row by row while the re-index writes
+        create_vector_indexes(connection, version_id=version.id, dimension=384)
+    return version  # registered as train_encoder does: the re-index builds its HNSW indexes before the switch
 
 
 def texts_of(tenant) -> list[str]:  # noqa: ANN001
@@ -93,12 +94,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--json", type=Path, default=RESULTS / "reindex.json")
+    parser.add_argument("--index-first", action="store_true", help="create the version's HNSW before the re-index")
     args = parser.parse_args()
     tenant = seed("bench-reindex", args.rows)
     command_tenant = seed("bench-reindex-cmd", args.rows)
     warm = seed("bench-warmup", 12)
     texts = texts_of(tenant)
-    version = new_version("celery")
+    version = new_version("celery", index_first=args.index_first)
     raw_before = raw_rate(version, texts)
     chunked = raw_rate(version, texts, chunk=REINDEX_BATCH)
 
@@ -117,7 +119,7 @@ def main() -> None:
         worker_rss = max(peak_rss_mb(pid) for pid in [worker_pid, *children_of(worker_pid)])
     raw_after = raw_rate(version, texts)
 
-    command_version = new_version("command")
+    command_version = new_version("command", index_first=args.index_first)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "manage.py", "reindex", "--tenant", command_tenant.slug, "--encoder", command_version.name],

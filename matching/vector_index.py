@@ -29,9 +29,10 @@ _INDEX_SQL = (
 )
 
 
-def index_sql(table: str, version_id: int, dimension: int) -> str:
+def index_sql(table: str, version_id: int, dimension: int, *, concurrently: bool = False) -> str:
     name = index_name(table, version_id)
-    return _INDEX_SQL.format(name=name, table=table, dimension=int(dimension), version=int(version_id))
+    sql = _INDEX_SQL.format(name=name, table=table, dimension=int(dimension), version=int(version_id))
+    return sql.replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1) if concurrently else sql
 
 
 def create_vector_indexes(connection: BaseDatabaseWrapper, *, version_id: int, dimension: int) -> None:

@@ -88,7 +88,7 @@ def encode_records(
     embeddings = kind.embedding_model.objects.filter(tenant=tenant, encoder_version=version, record__in=records)
     stored = dict(embeddings.values_list("record_id", "text_hash"))
     todo = [r for r in records if stored.get(r.id) != text_hash(r.text_for_encoding)]
-    unchanged = [r.id for r in records if r not in todo]
+    unchanged = [r.id for r in records if stored.get(r.id) == text_hash(r.text_for_encoding)]
     if unchanged:  # payload-only edits: mark as seen so the sweep stops offering them
         embeddings.filter(record_id__in=unchanged).update(encoded_at=timezone.now())
     if not todo:

@@ -19,7 +19,7 @@ from tenants.scoping import cross_tenant_scope
 from ..errors import MatchingError
 from ..models import EncoderVersion, Job, Kind
 from .encoding import encode_records, stale_records
-from .vector_indexes import ensure_tenant_indexes, missing_tenant_indexes
+from .vector_indexes import build_indexes, missing_before_switch
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,8 @@ def reindex_step(*, tenant: Tenant, job: Job, step: int, batch_size: int = REIND
     of a step that already ran (a redelivery after the next step was queued), which must not fork the chain."""
     if job.params.get("build_index") and job.params.get("step") == step:
         # Outside the transaction: a concurrent build lets the tenant's writes (and everyone else's) go on.
-        ensure_tenant_indexes(tenant_id=tenant.id, version_id=job.params["version_id"])
+        version = EncoderVersion.objects.get(pk=job.params["version_id"])
+        build_indexes(missing_before_switch(tenant_id=tenant.id, version=version))
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.params.get("step") != step or job.status in (Job.Status.DONE, Job.Status.FAILED):
@@ -91,10 +92,11 @@ def reindex_step(*, tenant: Tenant, job: Job, step: int, batch_size: int = REIND
                 encode_records(tenant=tenant, kind=kind, record_ids=ids, version=version)
                 break
         else:
-            if missing_tenant_indexes(tenant_id=tenant.id, version_id=version.id):
-                # A large tenant switches onto its own HNSW, not onto the shared one: build it in the next step.
+            if missing_before_switch(tenant_id=tenant.id, version=version):
+                # The version's HNSW graphs (and a large tenant's own) are built over the rows now written, cheaper
+                # than keeping them up to date row by row; the switch waits for them (the next step).
                 job.params = job.params | {"step": step + 1, "build_index": True}
-                job.message = "building the tenant's search index"
+                job.message = "building the search indexes"
                 job.save()
                 return False
             return _switch(tenant=tenant, job=job, version=version)

@@ -9,7 +9,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from tenants.models import Tenant
@@ -20,7 +19,6 @@ from ..ml.data import Pair, ontology_pairs
 from ..ml.encoder import BASE_MODEL, resolve_model_path
 from ..ml.train import TrainConfig, train
 from ..models import EncoderVersion, Job, Kind
-from ..vector_index import create_vector_indexes
 from .demo import DATA_DIR
 
 ESCO_CSV = DATA_DIR / "esco_v1.1.1_occupations_en.csv"
@@ -85,7 +83,7 @@ def train_encoder(
         has_confidence=True,
         config={"train": asdict(train_config), "report": asdict(report)},
     )
-    create_vector_indexes(connection, version_id=version.id, dimension=version.dimension)
+    # No HNSW index yet: the first re-index onto the version builds it over the rows it wrote (vector_indexes.py).
     if evaluate_after:
         version.metrics = validation_metrics(version=version)
         version.save(update_fields=["metrics"])

@@ -1,12 +1,15 @@
-"""Large tenants get their own partial HNSW per encoder version (vector_index.py); small ones are ranked exactly.
+"""HNSW indexes built after the rows they cover: a version's shared ones before the first tenant switches onto it,
+and a large tenant's own one (vector_index.py). Small tenants need none: they are ranked exactly.
 
-A tenant whose rows under a version exceed SEARCH_EXACT_MAX_ROWS has searches that may take the index path; the
-shared per-version graph serves it poorly once it is a minority of a big table (bench/search.py), so it gets its own
-graph. Built by the periodic task, by `manage.py vector_indexes`, and before a re-index switches a large tenant.
+Why after: pgvector maintains an HNSW graph row by row, which cost a re-index more than a tenth of its time
+(bench/reindex.py); building the graph once over rows already written is cheaper. Why a tenant's own graph: once a
+tenant is a minority of a big table, the shared graph serves its filtered searches poorly (bench/search.py).
+Built CONCURRENTLY, so writes go on meanwhile; that cannot run inside a function or a transaction, so the tables'
+owner runs it directly (tenants/rls.py: as_owner). Callers: a re-index's last step, the periodic task and
+`manage.py vector_indexes`.
 """
 
 import logging
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,26 +17,34 @@ from django.db import connection
 
 from tenants.rls import as_owner
 
-from ..vector_index import EMBEDDING_TABLES, tenant_index_name, tenant_index_sql
+from ..models import EncoderVersion
+from ..vector_index import EMBEDDING_TABLES, index_name, index_sql, tenant_index_name, tenant_index_sql
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TenantIndex:
+class VectorIndex:
     table: str
-    tenant_id: int
     version_id: int
     dimension: int
-    rows: int
+    tenant_id: int | None = None  # None: the version's shared index
+    rows: int = 0
 
     @property
     def name(self) -> str:
+        if self.tenant_id is None:
+            return index_name(self.table, self.version_id)
         return tenant_index_name(self.table, self.version_id, self.tenant_id)
 
+    def sql(self) -> str:
+        if self.tenant_id is None:
+            return index_sql(self.table, self.version_id, self.dimension, concurrently=True)
+        return tenant_index_sql(self.table, self.version_id, self.dimension, self.tenant_id)
 
-def _large(cursor, *, tenant_id: int | None, version_id: int | None) -> list[TenantIndex]:  # noqa: ANN001
-    """(tenant, version) pairs past the limit: each tenant's active version, or the one pair asked for."""
+
+def _large_tenants(cursor, *, tenant_id: int | None, version_id: int | None) -> list[VectorIndex]:  # noqa: ANN001
+    """(tenant, version) pairs past SEARCH_EXACT_MAX_ROWS: each tenant's active version, or the one pair asked for."""
     found = []
     for table in EMBEDDING_TABLES:
         if tenant_id is None:
@@ -47,7 +58,10 @@ def _large(cursor, *, tenant_id: int | None, version_id: int | None) -> list[Ten
             f"GROUP BY 1, 2, 3 HAVING count(*) > %s",
             [*params, settings.SEARCH_EXACT_MAX_ROWS],
         )
-        found += [TenantIndex(table, *row) for row in cursor.fetchall()]
+        found += [
+            VectorIndex(table, version, dimension, tenant_id=tenant, rows=rows)
+            for tenant, version, dimension, rows in cursor.fetchall()
+        ]
     return found
 
 
@@ -60,26 +74,43 @@ def _valid_indexes(cursor) -> dict[str, bool]:  # noqa: ANN001
     return dict(cursor.fetchall())
 
 
-def missing_tenant_indexes(*, tenant_id: int | None = None, version_id: int | None = None) -> list[TenantIndex]:
-    """Every large tenant's (as the owner: the counts cross tenants), or one tenant's under `version_id` (as the
-    caller, inside its tenant scope and transaction)."""
-    with as_owner() if tenant_id is None else nullcontext(), connection.cursor() as cursor:
+def missing_tenant_indexes() -> list[VectorIndex]:
+    """Every large tenant's own index for its active version that is not there yet (counted as the owner: the
+    counts cross tenants)."""
+    with as_owner(), connection.cursor() as cursor:
         present = _valid_indexes(cursor)
-        return [index for index in _large(cursor, tenant_id=tenant_id, version_id=version_id)
+        return [index for index in _large_tenants(cursor, tenant_id=None, version_id=None)
                 if not present.get(index.name)]  # fmt: skip
 
 
-def ensure_tenant_indexes(*, tenant_id: int | None = None, version_id: int | None = None) -> list[TenantIndex]:
-    """Build the missing ones (all large tenants' active versions, or one tenant's `version_id`); returns them.
-    Must run outside a transaction: CREATE INDEX CONCURRENTLY lets writes go on while it builds."""
+def missing_before_switch(*, tenant_id: int, version: EncoderVersion) -> list[VectorIndex]:
+    """What a tenant switching onto `version` needs first: the version's shared indexes, and the tenant's own when
+    it is large. Runs as the caller, inside its tenant scope (and transaction)."""
+    with connection.cursor() as cursor:
+        present = _valid_indexes(cursor)
+        shared = [VectorIndex(table, version.id, version.dimension) for table in EMBEDDING_TABLES]
+        own = _large_tenants(cursor, tenant_id=tenant_id, version_id=version.id)
+        return [index for index in [*shared, *own] if not present.get(index.name)]
+
+
+def _outside_transaction() -> None:
     if connection.in_atomic_block:
-        raise RuntimeError("tenant indexes are built CONCURRENTLY, which cannot run inside a transaction")
-    built = []
-    for index in missing_tenant_indexes(tenant_id=tenant_id, version_id=version_id):
+        raise RuntimeError("HNSW indexes are built CONCURRENTLY, which cannot run inside a transaction")
+
+
+def build_indexes(indexes: list[VectorIndex]) -> list[VectorIndex]:
+    """Build these (CONCURRENTLY, as the owner); an index a crashed build left invalid is dropped and rebuilt."""
+    _outside_transaction()
+    for index in indexes:
         with as_owner(), connection.cursor() as cursor:
-            if _valid_indexes(cursor).get(index.name) is False:  # an interrupted concurrent build leaves it invalid
+            if _valid_indexes(cursor).get(index.name) is False:
                 cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index.name}")
-            logger.info("building %s for %s rows", index.name, index.rows)
-            cursor.execute(tenant_index_sql(index.table, index.version_id, index.dimension, index.tenant_id))
-        built.append(index)
-    return built
+            logger.info("building %s (%s rows)", index.name, index.rows or "all")
+            cursor.execute(index.sql())
+    return indexes
+
+
+def ensure_tenant_indexes() -> list[VectorIndex]:
+    """Periodic: every large tenant's own index for its active version; returns what was built."""
+    _outside_transaction()
+    return build_indexes(missing_tenant_indexes())

@@ -139,3 +139,28 @@ def test_a_large_tenant_switches_only_once_its_own_index_for_the_new_version_is_
     assert built == [tenant_index_name("matching_candidateembedding", new_version.id, acme.id)]
     assert acme.active_encoder_id == new_version.id and job.status == Job.Status.DONE
     assert job.params["build_index"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_version_registered_without_indexes_gets_them_before_the_first_switch(acme, head_artifact):
+    from matching.services.reindex import run_reindex
+    from matching.vector_index import index_name
+
+    version = EncoderVersion.objects.create(  # as train_encoder registers one: no HNSW index yet
+        name="sg4x32-unindexed", dimension=128, artifact_path=str(head_artifact), has_confidence=True
+    )
+    _rows(acme, 6)
+    with tenant_scope(acme.id):
+        run_reindex(tenant=acme, version=version)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indisvalid "
+            "AND c.relname LIKE %s ORDER BY 1",
+            [f"%_hnsw_v{version.id}"],
+        )
+        built = [name for (name,) in cursor.fetchall()]
+    assert built == sorted(
+        index_name(t, version.id) for t in ("matching_candidateembedding", "matching_vacancyembedding")
+    )
+    with tenant_scope(acme.id):
+        assert search(tenant=acme, target=Kind.CANDIDATES, text="welder", k=3).encoder == "sg4x32-unindexed"
