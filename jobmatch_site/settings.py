@@ -193,8 +193,8 @@ SPECTACULAR_SETTINGS = {
 # Where trained encoders are written (issue: the encoder learns); the base encoder comes from its wheel.
 MODELS_DIR = Path(env_str("MODELS_DIR") or BASE_DIR / "var" / "models")
 ENCODE_BATCH_SIZE = env_int("ENCODE_BATCH_SIZE", 64, minimum=1)
-# How encoders run on CPU: "onnx" (ONNX Runtime fp32, the default: torch's vectors, 1.5x the titles/s, a tenth of
-# the single-query latency), "torch" (fp32) or "onnx-int8" (int8 weights; a text's vector then depends on its batch,
+# How encoders run on CPU: "onnx" (ONNX Runtime fp32, the default: torch's vectors, a seventh of its single-query
+# latency, no torch import), "torch" (fp32) or "onnx-int8" (int8 weights; a text's vector then depends on its batch,
 # which moves rule and threshold decisions near their edge). ONNX artifacts are built locally on first use and cached
 # in ENCODER_CACHE_DIR; a model they cannot express (a trained confidence head) runs on torch.
 # bench/encode.py and bench/README.md: the figures.
