@@ -15,7 +15,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", help="version name (default: minilm-sg<G>x<K>-<timestamp>)")
         parser.add_argument("--epochs", type=float, default=1.0, help="full fine-tune epochs (0: head only)")
-        parser.add_argument("--head-epochs", type=int, default=10, help="head-only warm-up epochs on cached vectors")
+        parser.add_argument("--head-epochs", type=int, default=0, help="head-only epochs on cached vectors first")
+        parser.add_argument("--head-init", choices=["isometric", "random"], default="isometric")
+        parser.add_argument("--head-lr", type=float, default=1e-3, help="the head's learning rate (backbone: 3e-5)")
         parser.add_argument("--batch-size", type=int, default=128)
         parser.add_argument("--groups", type=int, default=4)
         parser.add_argument("--group-size", type=int, default=128)
@@ -46,6 +48,7 @@ class Command(BaseCommand):
             "epochs": o["epochs"], "batch_size": o["batch_size"], "groups": o["groups"], "group_size": o["group_size"],
             "loss": o["loss"], "tcm_weight": o["tcm_weight"] if o["tcm"] else 0.0, "device": o["device"],
             "max_minutes": o["max_minutes"], "seed": o["seed"], "head_warmup_epochs": o["head_epochs"],
+            "head_init": o["head_init"], "head_lr": o["head_lr"],
         }  # fmt: skip
         with refusals_exit_2():
             tenants = [get_tenant_by_slug(slug=slug) for slug in o["tenant"]]
