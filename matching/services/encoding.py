@@ -87,8 +87,9 @@ def encode_records(
     records = list(kind.record_model.objects.filter(tenant=tenant, id__in=list(record_ids)))
     embeddings = kind.embedding_model.objects.filter(tenant=tenant, encoder_version=version, record__in=records)
     stored = dict(embeddings.values_list("record_id", "text_hash"))
-    todo = [r for r in records if stored.get(r.id) != text_hash(r.text_for_encoding)]
-    unchanged = [r.id for r in records if stored.get(r.id) == text_hash(r.text_for_encoding)]
+    hashes = {r.id: text_hash(r.text_for_encoding) for r in records}
+    todo = [r for r in records if stored.get(r.id) != hashes[r.id]]
+    unchanged = [r.id for r in records if stored.get(r.id) == hashes[r.id]]
     if unchanged:  # payload-only edits: mark as seen so the sweep stops offering them
         embeddings.filter(record_id__in=unchanged).update(encoded_at=timezone.now())
     if not todo:
@@ -103,7 +104,7 @@ def encode_records(
                 encoder_version=version,
                 vector=vectors[i],
                 confidence=None if confidence is None else float(confidence[i]),
-                text_hash=text_hash(record.text_for_encoding),
+                text_hash=hashes[record.id],
             )
             for i, record in enumerate(todo)
         ],
