@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from matching.services.vector_indexes import build_indexes, missing_tenant_indexes
+from matching.services.vector_indexes import ensure_tenant_indexes, missing_tenant_indexes
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"missing {index.name}: tenant {index.tenant_id}, {index.rows} rows")
             self.stdout.write(f"{len(missing)} missing (tenants with more than {limit} rows under their encoder)")
             return
-        built = build_indexes(missing_tenant_indexes())
+        built = ensure_tenant_indexes()
         for index in built:
             self.stdout.write(f"built {index.name}: tenant {index.tenant_id}, {index.rows} rows")
         self.stdout.write(f"{len(built)} built (tenants with more than {limit} rows under their encoder)")
