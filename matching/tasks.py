@@ -18,7 +18,7 @@ from .services.global_calibration import (
 from .services.imports import run_import_job
 from .services.reindex import reindex_step, resume_stalled_reindexes
 from .services.talent_map import occupations
-from .services.vector_indexes import ensure_tenant_indexes
+from .services.vector_indexes import ensure_indexes
 
 _RELIABLE = {
     "acks_late": True,
@@ -91,6 +91,6 @@ def prepare_talent_map_task(version_id: int) -> None:
 
 
 @shared_task(**_RELIABLE)
-def ensure_tenant_indexes_task() -> int:
-    """Periodic: large tenants' own HNSW indexes for their active encoder (services/vector_indexes.py)."""
-    return len(ensure_tenant_indexes())
+def ensure_indexes_task() -> int:
+    """Periodic: the HNSW indexes that large tenants and versions lack (services/vector_indexes.py)."""
+    return len(ensure_indexes())

@@ -1,13 +1,16 @@
-"""HNSW indexes built after the rows they cover: a version's shared ones before the first tenant switches onto it,
-and a large tenant's own one (vector_index.py). Small tenants need none: they are ranked exactly.
+"""HNSW indexes, built only where a search can use one: a search that keeps at most SEARCH_EXACT_MAX_ROWS rows is
+ranked exactly (services/search.py), so small tenants need no graph at all.
 
-Why after: pgvector builds a graph faster in one pass over rows already written than by inserting them one by one
-(its own advice; bench/reindex.py: at 3,000 rows the re-index took 22.3 s this way against 23.0 s, and the version
-does not pay for a graph until some tenant switches onto it). Why a tenant's own graph: once a
-tenant is a minority of a big table, the shared graph serves its filtered searches poorly (bench/search.py).
-Built CONCURRENTLY, so writes go on meanwhile; that cannot run inside a function or a transaction, so the tables'
-owner runs it directly (tenants/rls.py: as_owner). Callers: a re-index's last step, the periodic task and
-`manage.py vector_indexes`.
+- A large tenant gets its own graph (vector_index.py) for its active version, and a re-index builds it before the
+  switch. Once a tenant is a minority of a big table, the shared graph serves its filtered searches poorly
+  (bench/search.py).
+- A version gets its shared graphs once more than that many of its rows belong to tenants on it. They serve a
+  tenant that grew past the limit until its own graph is built; a version whose tenants are all small never pays
+  for one (bench/reindex.py: at 3,000 rows that build was 1.6 s of a 22.3 s re-index).
+
+Built after the rows they cover, in one pass (pgvector's advice: faster than row by row), and CONCURRENTLY, so
+writes go on meanwhile; that cannot run inside a function or a transaction, so the tables' owner runs it directly
+(tenants/rls.py: as_owner). Callers: a re-index's last step, the periodic task and `manage.py vector_indexes`.
 """
 
 import logging
@@ -75,23 +78,37 @@ def _valid_indexes(cursor) -> dict[str, bool]:  # noqa: ANN001
     return dict(cursor.fetchall())
 
 
-def missing_tenant_indexes() -> list[VectorIndex]:
-    """Every large tenant's own index for its active version that is not there yet (counted as the owner: the
-    counts cross tenants)."""
+def _large_versions(cursor) -> list[VectorIndex]:  # noqa: ANN001
+    """Shared indexes of active versions holding more than SEARCH_EXACT_MAX_ROWS rows in a table."""
+    found = []
+    for table in EMBEDDING_TABLES:
+        cursor.execute(
+            f"SELECT e.encoder_version_id, v.dimension, count(*) FROM {table} e "
+            f"JOIN matching_encoderversion v ON v.id = e.encoder_version_id "
+            f"WHERE e.encoder_version_id IN (SELECT active_encoder_id FROM tenants_tenant) "
+            f"GROUP BY 1, 2 HAVING count(*) > %s",
+            [settings.SEARCH_EXACT_MAX_ROWS],
+        )
+        found += [VectorIndex(table, version, dimension, rows=rows) for version, dimension, rows in cursor.fetchall()]
+    return found
+
+
+def missing_indexes() -> list[VectorIndex]:
+    """Every index a search could use now that is not there yet: large tenants' own ones for their active versions,
+    then large versions' shared ones (counted as the owner: the counts cross tenants)."""
     with as_owner(), connection.cursor() as cursor:
         present = _valid_indexes(cursor)
-        return [index for index in _large_tenants(cursor, tenant_id=None, version_id=None)
-                if not present.get(index.name)]  # fmt: skip
+        wanted = [*_large_tenants(cursor, tenant_id=None, version_id=None), *_large_versions(cursor)]
+        return [index for index in wanted if not present.get(index.name)]
 
 
 def missing_before_switch(*, tenant_id: int, version: EncoderVersion) -> list[VectorIndex]:
-    """What a tenant switching onto `version` needs first: the version's shared indexes, and the tenant's own when
-    it is large. Runs as the caller, inside its tenant scope (and transaction)."""
+    """What a tenant switching onto `version` needs first: its own index when it is large. Runs as the caller,
+    inside its tenant scope (and transaction)."""
     with connection.cursor() as cursor:
         present = _valid_indexes(cursor)
-        shared = [VectorIndex(table, version.id, version.dimension) for table in EMBEDDING_TABLES]
         own = _large_tenants(cursor, tenant_id=tenant_id, version_id=version.id)
-        return [index for index in [*shared, *own] if not present.get(index.name)]
+        return [index for index in own if not present.get(index.name)]
 
 
 def _outside_transaction() -> None:
@@ -111,7 +128,7 @@ def build_indexes(indexes: list[VectorIndex]) -> list[VectorIndex]:
     return indexes
 
 
-def ensure_tenant_indexes() -> list[VectorIndex]:
-    """Periodic: every large tenant's own index for its active version; returns what was built."""
+def ensure_indexes() -> list[VectorIndex]:
+    """Periodic: build what missing_indexes() lists; returns what was built."""
     _outside_transaction()
-    return build_indexes(missing_tenant_indexes())
+    return build_indexes(missing_indexes())

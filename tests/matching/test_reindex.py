@@ -142,25 +142,40 @@ def test_a_large_tenant_switches_only_once_its_own_index_for_the_new_version_is_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_version_registered_without_indexes_gets_them_before_the_first_switch(acme, head_artifact):
+def test_a_small_tenant_switches_without_a_graph_and_the_version_gets_one_once_large(acme, head_artifact, settings):
     from matching.services.reindex import run_reindex
-    from matching.vector_index import index_name
+    from matching.services.vector_indexes import ensure_indexes
+    from matching.vector_index import index_name, tenant_index_name
 
     version = EncoderVersion.objects.create(  # as train_encoder registers one: no HNSW index yet
         name="sg4x32-unindexed", dimension=128, artifact_path=str(head_artifact), has_confidence=True
     )
-    _rows(acme, 6)
+
+    def graphs() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indisvalid "
+                "AND c.relname LIKE %s ORDER BY 1",
+                [f"%_hnsw_v{version.id}%"],
+            )
+            return [name for (name,) in cursor.fetchall()]
+
+    def candidates(n: int) -> None:
+        with tenant_scope(acme.id):
+            rows = [{"external_id": f"c{i}", "title": f"Welder {i}"} for i in range(n)]
+            ids = upsert_records(tenant=acme, kind=Kind.CANDIDATES, rows=rows).ids
+            encode_records(tenant=acme, kind=Kind.CANDIDATES, record_ids=ids, version=version)
+
+    settings.SEARCH_EXACT_MAX_ROWS = 5
+    candidates(5)  # every search of this tenant is ranked exactly
     with tenant_scope(acme.id):
-        run_reindex(tenant=acme, version=version)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indisvalid "
-            "AND c.relname LIKE %s ORDER BY 1",
-            [f"%_hnsw_v{version.id}"],
-        )
-        built = [name for (name,) in cursor.fetchall()]
-    assert built == sorted(
-        index_name(t, version.id) for t in ("matching_candidateembedding", "matching_vacancyembedding")
-    )
-    with tenant_scope(acme.id):
+        job = run_reindex(tenant=acme, version=version)
         assert search(tenant=acme, target=Kind.CANDIDATES, text="welder", k=3).encoder == "sg4x32-unindexed"
+    assert job.status == Job.Status.DONE and "build_index" not in job.params
+    assert graphs() == []
+    assert ensure_indexes() == []  # 5 rows under the version: not more than the limit
+    candidates(6)
+    built = ensure_indexes()
+    own = tenant_index_name("matching_candidateembedding", version.id, acme.id)
+    assert sorted(index.name for index in built) == sorted([own, index_name("matching_candidateembedding", version.id)])
+    assert graphs() == sorted(index.name for index in built)

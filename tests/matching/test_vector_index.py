@@ -1,13 +1,16 @@
 """Encoder versions registered at run time get their HNSW indexes, though the app role owns no table."""
 
+from io import StringIO
+
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from matching.models import EncoderVersion, Kind
 from matching.services import encode_records, upsert_records
 from matching.services.search import SearchFilters, hnsw_search_settings, nearest_rows
-from matching.services.vector_indexes import ensure_tenant_indexes, missing_tenant_indexes
+from matching.services.vector_indexes import ensure_indexes, missing_indexes
 from matching.vector_index import create_vector_indexes, index_name, tenant_index_name
 from tenants.scoping import tenant_scope
 
@@ -55,9 +58,13 @@ def test_a_tenant_past_the_exact_limit_gets_its_own_hnsw_and_its_searches_walk_i
     _candidates(globex, 20)  # ranked exactly: no index of its own
     version = acme.active_encoder
     own = tenant_index_name("matching_candidateembedding", version.id, acme.id)
-    assert [index.name for index in missing_tenant_indexes()] == [own]
-    assert [(index.name, index.rows) for index in ensure_tenant_indexes()] == [(own, 40)]
-    assert ensure_tenant_indexes() == []  # built once
+    assert [index.name for index in missing_indexes()] == [own]
+    listed, built = StringIO(), StringIO()
+    call_command("vector_indexes", "--dry-run", stdout=listed)
+    assert f"missing {own}: tenant {acme.id}, 40 rows" in listed.getvalue()
+    call_command("vector_indexes", stdout=built)
+    assert f"built {own}: tenant {acme.id}, 40 rows" in built.getvalue() and "1 built" in built.getvalue()
+    assert ensure_indexes() == []  # built once
     query = np.ones(version.dimension, dtype=np.float32) / np.sqrt(version.dimension)
     with tenant_scope(acme.id), transaction.atomic():
         with connection.cursor() as cursor:
@@ -72,4 +79,4 @@ def test_a_tenant_past_the_exact_limit_gets_its_own_hnsw_and_its_searches_walk_i
 
 def test_the_tenant_index_build_refuses_to_run_inside_a_transaction(acme):
     with pytest.raises(RuntimeError, match="CONCURRENTLY"):
-        ensure_tenant_indexes()
+        ensure_indexes()

@@ -28,10 +28,14 @@ def test_the_onnx_fp32_encoder_gives_torchs_vectors_whatever_the_batch(cache, to
     assert np.allclose(vectors, torch_vectors, atol=1e-4) and np.allclose(alone, vectors, atol=1e-5)
 
 
-def test_the_int8_encoder_gives_unit_vectors_close_to_torch_fp32(cache, torch_vectors):
-    int8, _ = OnnxTextEncoder(build_onnx(resolve_model_path(BASE_MODEL), cache, precision="int8")).encode(TEXTS)
+def test_the_int8_encoder_gives_unit_vectors_close_to_torch_fp32_whatever_the_batch(cache, torch_vectors):
+    encoder = OnnxTextEncoder(build_onnx(resolve_model_path(BASE_MODEL), cache, precision="int8"))
+    int8, _ = encoder.encode(TEXTS)
+    alone = np.concatenate([encoder.encode([text])[0] for text in TEXTS])
     assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-5)
-    assert (int8 * torch_vectors).sum(axis=1).min() > 0.97  # bench/encode.py: mean 0.99 on 2,000 titles
+    assert (int8 * torch_vectors).sum(axis=1).min() > 0.99  # bench/encode.py: mean 0.997 on 2,000 titles
+    # Activations are quantised per token row, so batch-mates (and their padding) change nothing.
+    assert np.allclose(alone, int8, atol=1e-5)
 
 
 def test_a_second_build_reuses_the_cached_artifact(cache):

@@ -22,6 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("--groups", type=int, default=4)
         parser.add_argument("--group-size", type=int, default=128)
         parser.add_argument("--loss", choices=["batch_wide", "in_batch"], default="batch_wide")
+        parser.add_argument("--loss-scale", type=float, default=20.0, help="cosine -> logit factor of both losses")
+        parser.add_argument("--margin", type=float, default=0.1, help="the batch-wide loss's cosine margin")
         parser.add_argument(
             "--tcm",
             action=__import__("argparse").BooleanOptionalAction,
@@ -36,9 +38,10 @@ class Command(BaseCommand):
         parser.add_argument("--skip-eval", action="store_true", help="register without validation metrics")
 
     def handle(self, *args: object, **o: object) -> None:
-        for name in ("epochs", "batch_size", "groups", "group_size", "head_epochs"):
-            if o[name] < (0 if name in ("epochs", "head_epochs") else 1):
-                raise CommandError(f"--{name.replace('_', '-')} must be positive", returncode=2)
+        for name in ("epochs", "batch_size", "groups", "group_size", "head_epochs", "loss_scale", "margin"):
+            if o[name] < (0 if name in ("epochs", "head_epochs", "margin") else 1):
+                floor = "0 or more" if name in ("epochs", "head_epochs", "margin") else "at least 1"
+                raise CommandError(f"--{name.replace('_', '-')} must be {floor}", returncode=2)
         if o["device"] == "cuda":
             import torch
 
@@ -48,7 +51,7 @@ class Command(BaseCommand):
             "epochs": o["epochs"], "batch_size": o["batch_size"], "groups": o["groups"], "group_size": o["group_size"],
             "loss": o["loss"], "tcm_weight": o["tcm_weight"] if o["tcm"] else 0.0, "device": o["device"],
             "max_minutes": o["max_minutes"], "seed": o["seed"], "head_warmup_epochs": o["head_epochs"],
-            "head_init": o["head_init"], "head_lr": o["head_lr"],
+            "head_init": o["head_init"], "head_lr": o["head_lr"], "scale": o["loss_scale"], "margin": o["margin"],
         }  # fmt: skip
         with refusals_exit_2():
             tenants = [get_tenant_by_slug(slug=slug) for slug in o["tenant"]]

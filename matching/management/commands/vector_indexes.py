@@ -1,9 +1,10 @@
-"""Build the own HNSW index of every tenant past SEARCH_EXACT_MAX_ROWS rows (what the periodic task does)."""
+"""Build the HNSW indexes searches can use and lack: each tenant's past SEARCH_EXACT_MAX_ROWS rows, each active
+version's past that many rows in all (what the periodic task does)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from matching.services.vector_indexes import ensure_tenant_indexes, missing_tenant_indexes
+from matching.services.vector_indexes import ensure_indexes, missing_indexes
 
 
 class Command(BaseCommand):
@@ -15,12 +16,16 @@ class Command(BaseCommand):
     def handle(self, *args: object, dry_run: bool, **options: object) -> None:
         limit = settings.SEARCH_EXACT_MAX_ROWS
         if dry_run:
-            missing = missing_tenant_indexes()
+            missing = missing_indexes()
             for index in missing:
-                self.stdout.write(f"missing {index.name}: tenant {index.tenant_id}, {index.rows} rows")
-            self.stdout.write(f"{len(missing)} missing (tenants with more than {limit} rows under their encoder)")
+                self.stdout.write(f"missing {index.name}: {_whose(index)}, {index.rows} rows")
+            self.stdout.write(f"{len(missing)} missing (tenants and versions with more than {limit} rows)")
             return
-        built = ensure_tenant_indexes()
+        built = ensure_indexes()
         for index in built:
-            self.stdout.write(f"built {index.name}: tenant {index.tenant_id}, {index.rows} rows")
-        self.stdout.write(f"{len(built)} built (tenants with more than {limit} rows under their encoder)")
+            self.stdout.write(f"built {index.name}: {_whose(index)}, {index.rows} rows")
+        self.stdout.write(f"{len(built)} built (tenants and versions with more than {limit} rows)")
+
+
+def _whose(index) -> str:  # noqa: ANN001
+    return f"version {index.version_id}" if index.tenant_id is None else f"tenant {index.tenant_id}"
