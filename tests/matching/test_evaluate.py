@@ -89,6 +89,16 @@ def test_train_encoder_refuses_a_cuda_device_that_is_not_there():
     assert refused.value.returncode == 2
 
 
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [({"loss_scale": 0.5}, "--loss-scale must be at least 1"), ({"margin": -0.1}, "--margin must be 0")],
+)
+def test_train_encoder_refuses_a_loss_scale_or_margin_out_of_range(option, message):
+    with pytest.raises(CommandError, match=message) as refused:
+        call_command("train_encoder", **option)
+    assert refused.value.returncode == 2
+
+
 @pytest.mark.django_db
 def test_a_training_run_for_a_tenant_shows_as_a_job_on_its_dashboard(settings, tmp_path, acme, acme_admin):
     settings.MODELS_DIR = tmp_path

@@ -22,8 +22,10 @@ class Command(BaseCommand):
         parser.add_argument("--groups", type=int, default=4)
         parser.add_argument("--group-size", type=int, default=128)
         parser.add_argument("--loss", choices=["batch_wide", "in_batch"], default="batch_wide")
-        parser.add_argument("--loss-scale", type=float, default=20.0, help="cosine -> logit factor of both losses")
-        parser.add_argument("--margin", type=float, default=0.1, help="the batch-wide loss's cosine margin")
+        parser.add_argument(
+            "--loss-scale", type=float, default=600.0, help="cosine -> logit factor of both losses (suits 4x128)"
+        )
+        parser.add_argument("--margin", type=float, default=0.003, help="the batch-wide loss's cosine margin")
         parser.add_argument(
             "--tcm",
             action=__import__("argparse").BooleanOptionalAction,
