@@ -93,8 +93,8 @@ def reindex_step(*, tenant: Tenant, job: Job, step: int, batch_size: int = REIND
                 break
         else:
             if missing_before_switch(tenant_id=tenant.id, version=version):
-                # The version's HNSW graphs (and a large tenant's own) are built over the rows now written, in one
-                # pass instead of row by row (vector_indexes.py); the switch waits for them (the next step).
+                # A large tenant's own HNSW graph is built over the rows now written, in one pass instead of row by
+                # row (vector_indexes.py); the switch waits for it (the next step).
                 job.params = job.params | {"step": step + 1, "build_index": True}
                 job.message = "building the search indexes"
                 job.save()

@@ -52,7 +52,7 @@ def train_encoder(
     evaluate_after: bool = True,
     progress: Callable[[Iterator], Iterator] | None = None,
 ) -> EncoderVersion:
-    """Train, save under MODELS_DIR/<name>, register the version (with its HNSW indexes) and its metrics."""
+    """Train, save under MODELS_DIR/<name>, register the version and its metrics."""
     name = name or f"minilm-sg{config.get('groups', 4)}x{config.get('group_size', 128)}-{timezone.now():%Y%m%d-%H%M%S}"
     if not _NAME.match(name):
         raise MatchingError("an encoder name is letters, digits, '.', '_' and '-'", field="name")
@@ -83,7 +83,8 @@ def train_encoder(
         has_confidence=True,
         config={"train": asdict(train_config), "report": asdict(report)},
     )
-    # No HNSW index yet: the first re-index onto the version builds it over the rows it wrote (vector_indexes.py).
+    # No HNSW index yet: built over the rows once a tenant or the version is large enough to use one
+    # (vector_indexes.py).
     if evaluate_after:
         version.metrics = validation_metrics(version=version)
         version.save(update_fields=["metrics"])
