@@ -67,7 +67,7 @@ def test_make_eval_sets_writes_all_esco_occupations_and_the_validation_titles(tm
 
 
 @pytest.mark.django_db
-def test_train_encoder_registers_a_version_with_its_config_data_hashes_and_indexes(settings, tmp_path):
+def test_train_encoder_registers_a_version_with_its_config_and_data_hashes(settings, tmp_path):
     settings.MODELS_DIR = tmp_path
     call_command("train_encoder", name="tiny", epochs=0, head_epochs=0, groups=2, group_size=16, skip_eval=True)
     version = EncoderVersion.objects.get(name="tiny")
