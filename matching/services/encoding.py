@@ -4,6 +4,7 @@ import hashlib
 import logging
 import struct
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 from django.conf import settings
@@ -130,7 +131,7 @@ def _upsert_vectors(model: type, rows: list[tuple]) -> None:
         cursor.execute("SELECT 'vector'::regtype::oid")  # per database: the extension's type has no fixed OID
         (oid,) = cursor.fetchone()
         raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no COPY
-        raw.adapters.register_dumper(np.ndarray, type("VectorDumper", (_BinaryVectorDumper,), {"oid": oid}))
+        raw.adapters.register_dumper(np.ndarray, _vector_dumper(oid))
         with raw.copy(f"COPY matching_vector_stage ({_STAGE_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["int8", "int8", "int8", oid, "float8", "text"])
             for row in rows:
@@ -142,6 +143,12 @@ def _upsert_vectors(model: type, rows: list[tuple]) -> None:
             "confidence = EXCLUDED.confidence, text_hash = EXCLUDED.text_hash, encoded_at = EXCLUDED.encoded_at"
         )
         cursor.execute("TRUNCATE matching_vector_stage")  # a second upsert in the same transaction starts empty
+
+
+@lru_cache(maxsize=8)
+def _vector_dumper(oid: int) -> type[Dumper]:
+    """The dumper bound to one database's vector OID (COPY's set_types finds dumpers by OID): one class per OID."""
+    return type("VectorDumper", (_BinaryVectorDumper,), {"oid": oid})
 
 
 class _BinaryVectorDumper(Dumper):

@@ -40,10 +40,12 @@ class Command(BaseCommand):
         parser.add_argument("--skip-eval", action="store_true", help="register without validation metrics")
 
     def handle(self, *args: object, **o: object) -> None:
-        for name in ("epochs", "batch_size", "groups", "group_size", "head_epochs", "loss_scale", "margin"):
-            if o[name] < (0 if name in ("epochs", "head_epochs", "margin") else 1):
-                floor = "0 or more" if name in ("epochs", "head_epochs", "margin") else "at least 1"
-                raise CommandError(f"--{name.replace('_', '-')} must be {floor}", returncode=2)
+        floors = {"epochs": 0, "head_epochs": 0, "margin": 0, "batch_size": 1, "groups": 1, "group_size": 1,
+                  "loss_scale": 1}  # fmt: skip
+        for name, floor in floors.items():
+            if o[name] < floor:
+                bound = "0 or more" if floor == 0 else "at least 1"
+                raise CommandError(f"--{name.replace('_', '-')} must be {bound}", returncode=2)
         if o["device"] == "cuda":
             import torch
 
