@@ -137,9 +137,8 @@ class RecordListApi(APIView):
             kind=self.kind,
             filters=_list_filters(request),
             query=request.query_params.get("q", ""),
+            external_id=request.query_params.get("external_id", ""),
         )
-        if external_id := request.query_params.get("external_id"):
-            rows = rows.filter(external_id=external_id)
         paginator = NewestFirst()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(RecordOut(page, many=True).data)

@@ -25,12 +25,19 @@ def get_record_by_external_id(*, tenant: Tenant, kind: Kind, external_id: str) -
         ) from None
 
 
-def list_records(*, tenant: Tenant, kind: Kind, filters: SearchFilters | None = None, query: str = "") -> QuerySet:
+def list_records(
+    *, tenant: Tenant, kind: Kind, filters: SearchFilters | None = None, query: str = "", external_id: str = ""
+) -> QuerySet:
+    for name, value in (("q", query), ("external_id", external_id)):
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL: refuse, don't 500
+            raise MatchingError(f"{name} contains a NUL character", field=name)
     rows = kind.record_model.objects.filter(tenant=tenant)
     if filters is not None:
         rows = rows.filter(filters.as_q(prefix=""))
     if query:
         rows = rows.filter(Q(title__icontains=query) | Q(external_id=query))
+    if external_id:
+        rows = rows.filter(external_id=external_id)
     return rows.order_by("-id")
 
 

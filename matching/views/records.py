@@ -23,7 +23,12 @@ def record_list(request: HttpRequest, kind: Kind) -> HttpResponse:
     form = FilterForm(request.GET)
     filters = form.search_filters()
     query = request.GET.get("q", "").strip()[:200]
-    rows = list_records(tenant=request.tenant, kind=kind, filters=filters, query=query) if filters else None
+    rows = None
+    if filters:
+        try:
+            rows = list_records(tenant=request.tenant, kind=kind, filters=filters, query=query)
+        except MatchingError as exc:
+            form.add_error(None, exc.message)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")) if rows is not None else None
     context = {"kind": kind, "form": form, "q": query, "page": page, "querystring": _without_page(request)}
     template = "matching/_record_table.html" if request.htmx else "matching/record_list.html"

@@ -97,3 +97,9 @@ def test_a_search_with_k_out_of_range_is_refused(acme, api_client):
 def test_a_nul_character_in_a_list_filter_is_a_400_not_a_server_error(acme, api_client):
     response = api_client(acme).get("/api/v1/candidates/", {"city": "]\x00"})
     assert (response.status_code, response.json()["field"]) == (400, "filters.city")
+
+
+@pytest.mark.parametrize("name", ["external_id", "q"])
+def test_a_nul_character_in_a_list_search_parameter_is_a_400_not_a_server_error(acme, api_client, name):
+    response = api_client(acme).get("/api/v1/vacancies/", {name: "\x00o"})
+    assert (response.status_code, response.json()["field"]) == (400, name)

@@ -174,3 +174,8 @@ def test_the_switcher_returns_to_a_list_never_to_a_row_or_a_job(acme, acme_admin
     assert acme_admin.get(f"/vacancies/{row.pk}/").context["switch_next"] == "/vacancies/"
     assert acme_admin.get(f"/jobs/{job.pk}/").context["switch_next"] == "/"
     assert acme_admin.get("/map/").context["switch_next"] == "/map/"
+
+
+def test_a_nul_character_in_the_list_search_box_is_shown_as_an_error_not_a_server_error(recruiter):
+    response = recruiter.get("/vacancies/", {"q": "c\x00ok"})
+    assert response.status_code == 200 and b"q contains a NUL character" in response.content
