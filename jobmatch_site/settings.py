@@ -145,6 +145,9 @@ CELERY_BEAT_SCHEDULE["vector-indexes"] = {
     "task": "matching.tasks.ensure_indexes_task",
     "schedule": env_int("VECTOR_INDEX_INTERVAL_S", 600, minimum=60),
 }
+# A tenant's vectors under a version it left are kept this long after its last re-index (a rollback within it
+# re-encodes only the rows edited since), then deleted with their graphs by the same periodic task.
+RETIRED_VECTORS_KEEP_S = env_int("RETIRED_VECTORS_KEEP_S", 86400, minimum=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

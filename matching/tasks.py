@@ -18,7 +18,7 @@ from .services.global_calibration import (
 from .services.imports import run_import_job
 from .services.reindex import reindex_step, resume_stalled_reindexes
 from .services.talent_map import occupations
-from .services.vector_indexes import ensure_indexes
+from .services.vector_indexes import ensure_indexes, retire_vectors
 
 _RELIABLE = {
     "acks_late": True,
@@ -92,5 +92,7 @@ def prepare_talent_map_task(version_id: int) -> None:
 
 @shared_task(**_RELIABLE)
 def ensure_indexes_task() -> int:
-    """Periodic: the HNSW indexes that large tenants and versions lack (services/vector_indexes.py)."""
+    """Periodic: delete the vectors of versions tenants left (after RETIRED_VECTORS_KEEP_S), then build the HNSW
+    indexes that large tenants and versions lack (services/vector_indexes.py)."""
+    retire_vectors()
     return len(ensure_indexes())

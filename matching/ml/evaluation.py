@@ -41,6 +41,17 @@ def best_row(query_vectors: np.ndarray, row_vectors: np.ndarray, corpus: Corpus,
     return rows
 
 
+def filtered_ranks(scores: np.ndarray, targets: np.ndarray, queries: list[str]) -> tuple[np.ndarray, ...]:
+    """(query key per row, rank of each row's target, [rows, ids] relevance): rows of one query text with several
+    targets are ranked filtered (the other relevant ids leave the ranking)."""
+    keys = np.unique(np.array(queries), return_inverse=True)[1]
+    relevant = np.zeros_like(scores, dtype=bool)
+    relevant[np.arange(len(targets)), targets] = True
+    by_query = np.zeros((keys.max() + 1, scores.shape[1]), dtype=bool)
+    np.logical_or.at(by_query, keys, relevant)
+    return keys, expected_ranks(scores, targets, by_query[keys] & ~relevant), relevant
+
+
 def evaluate_scores(
     scores: np.ndarray,
     targets: np.ndarray,
@@ -49,18 +60,10 @@ def evaluate_scores(
     *,
     hit_confidence: np.ndarray | None = None,
 ) -> dict:
-    """Metrics for `evaluate`. targets: per query row, the index of its target id. Rows of one query text with
-    several targets are ranked filtered (the other relevant ids leave the ranking)."""
-    keys = np.unique(np.array(queries), return_inverse=True)[1]
-    relevant = np.zeros_like(scores, dtype=bool)
-    relevant[np.arange(len(targets)), targets] = True
-    by_query = np.zeros((keys.max() + 1, scores.shape[1]), dtype=bool)
-    np.logical_or.at(by_query, keys, relevant)
-    exclude = by_query[keys] & ~relevant
-    ranks = expected_ranks(scores, targets, exclude)
+    """Metrics for `evaluate`. targets: per query row, the index of its target id; ranks as filtered_ranks."""
+    keys, ranks, relevant = filtered_ranks(scores, targets, queries)
     metrics = ranking_metrics(ranks, corpus.ids[targets], keys)
-    flat_positive = relevant.ravel()
-    consistency = opis(scores.ravel(), flat_positive, np.repeat(targets, scores.shape[1]))  # class = target id
+    consistency = opis(scores.ravel(), relevant.ravel(), np.repeat(targets, scores.shape[1]))  # class = target id
     result = {
         "n_queries": metrics.n_queries,
         **{f"recall@{k}": value for k, value in metrics.recall_at.items()},

@@ -73,11 +73,13 @@ class PairLoss(nn.Module):
         scale: float = 20.0,
         margin: float = 0.1,
         tcm_weight: float = 0.0,
+        tcm_margins: tuple[float, float] = (TCM_POSITIVE_MARGIN, TCM_NEGATIVE_MARGIN),
     ) -> None:
         super().__init__()
         if kind not in {"batch_wide", "in_batch"}:
             raise ValueError(f"unknown loss kind {kind!r}")
         self.model, self.kind, self.scale, self.margin, self.tcm_weight = model, kind, scale, margin, tcm_weight
+        self.tcm_margins = tcm_margins
 
     def forward(self, sentence_features: list[dict[str, Tensor]], labels: Tensor) -> Tensor:
         anchors, positives = (self.model(features)["sentence_embedding"] for features in sentence_features)
@@ -89,5 +91,8 @@ class PairLoss(nn.Module):
         else:
             loss = group_masked_in_batch_loss(anchors, positives, groups, scale=self.scale)
         if self.tcm_weight:
-            loss = loss + self.tcm_weight * threshold_consistent_margin(anchors, positives, groups)
+            positive_margin, negative_margin = self.tcm_margins
+            loss = loss + self.tcm_weight * threshold_consistent_margin(
+                anchors, positives, groups, positive_margin=positive_margin, negative_margin=negative_margin
+            )
         return loss

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .data import Pair
-from .losses import PairLoss
+from .losses import TCM_NEGATIVE_MARGIN, TCM_POSITIVE_MARGIN, PairLoss
 from .softmax_head import SoftmaxGroupHead
 
 
@@ -31,6 +31,9 @@ class TrainConfig:
     scale: float = 600.0
     margin: float = 0.003
     tcm_weight: float = 0.0  # 0 switches TCM off
+    # TCM's (m+, m-) in cosine: the paper's 0.9 and 0.5 by default. In the head's squeezed band every pair is above
+    # 0.9, so those make every negative "hard" and no positive; 1 - a(1 - m) maps them into the band.
+    tcm_margins: tuple[float, float] = (TCM_POSITIVE_MARGIN, TCM_NEGATIVE_MARGIN)
     backbone_lr: float = 3e-5
     head_lr: float = 1e-3
     warmup_fraction: float = 0.05
@@ -110,6 +113,17 @@ def isometric_init(linear: torch.nn.Linear, *, scale: float) -> None:
         linear.bias.zero_()
 
 
+def _loss(model, config: TrainConfig) -> PairLoss:
+    return PairLoss(
+        model,
+        kind=config.loss,
+        scale=config.scale,
+        margin=config.margin,
+        tcm_weight=config.tcm_weight,
+        tcm_margins=tuple(config.tcm_margins),
+    )
+
+
 def warm_up_head(model, config: TrainConfig, pairs: list[Pair], progress=None) -> None:
     """Train the head alone on backbone vectors computed once: thousands of head steps for the price of one
     encoding pass, with batches large enough for the batch-wide loss to see ~10^6 negatives per step."""
@@ -126,7 +140,7 @@ def warm_up_head(model, config: TrainConfig, pairs: list[Pair], progress=None) -
                 features = module(features)
             vectors.append(features["sentence_embedding"])
     cached = torch.cat(vectors)
-    loss_fn = PairLoss(model, kind=config.loss, scale=config.scale, margin=config.margin, tcm_weight=config.tcm_weight)
+    loss_fn = _loss(model, config)
     optimizer = torch.optim.AdamW(head.parameters(), lr=config.head_lr)
     labels_of: dict[str, int] = {}
     rng = random.Random(config.seed)
@@ -153,7 +167,7 @@ def train(
     model.max_seq_length = config.max_seq_length
     if config.head_warmup_epochs:
         warm_up_head(model, config, pairs, progress)
-    loss_fn = PairLoss(model, kind=config.loss, scale=config.scale, margin=config.margin, tcm_weight=config.tcm_weight)
+    loss_fn = _loss(model, config)
     head = model[-1]
     head_params = {id(p) for p in head.parameters()}
     optimizer = torch.optim.AdamW([

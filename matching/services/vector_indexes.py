@@ -15,13 +15,16 @@ writes go on meanwhile; that cannot run inside a function or a transaction, so t
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
 from tenants.rls import as_owner
+from tenants.scoping import cross_tenant_scope
 
-from ..models import EncoderVersion
+from ..models import EncoderVersion, Job
 from ..vector_index import EMBEDDING_TABLES, index_name, index_sql, tenant_index_name, tenant_index_sql
 
 logger = logging.getLogger(__name__)
@@ -132,3 +135,76 @@ def ensure_indexes() -> list[VectorIndex]:
     """Periodic: build what missing_indexes() lists; returns what was built."""
     _outside_transaction()
     return build_indexes(missing_indexes())
+
+
+@dataclass(frozen=True)
+class RetiredVectors:
+    tenant_id: int
+    version_id: int
+    rows: int  # vectors deleted, both tables
+    indexes: tuple[str, ...]  # the tenant's own graphs of that version, dropped
+
+
+def _quiet_tenants(keep: timedelta) -> set[int]:
+    """Tenants with no re-index open and none finished within `keep`: their last switch is old enough that a
+    rollback is no longer the cheap path (a rollback inside it re-encodes only the rows edited since)."""
+    with cross_tenant_scope():
+        jobs = Job.unscoped.filter(kind=Job.Kind.REINDEX)
+        busy = set(jobs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).values_list("tenant_id", flat=True))
+        busy |= set(jobs.filter(finished_at__gt=timezone.now() - keep).values_list("tenant_id", flat=True))
+    with as_owner(), connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM tenants_tenant")
+        return {tenant for (tenant,) in cursor.fetchall()} - busy
+
+
+def retired_vectors(*, keep: timedelta | None = None) -> list[RetiredVectors]:
+    """Vectors no search reads any more: a tenant's rows under versions other than its active one, once the switch
+    is older than `keep` (RETIRED_VECTORS_KEEP_S) and no re-index of the tenant is open (whose new rows they are)."""
+    keep = timedelta(seconds=settings.RETIRED_VECTORS_KEEP_S) if keep is None else keep
+    quiet = _quiet_tenants(keep)
+    counts: dict[tuple[int, int], int] = {}
+    with as_owner(), connection.cursor() as cursor:
+        present = _valid_indexes(cursor)
+        for table in EMBEDDING_TABLES:
+            cursor.execute(
+                f"SELECT e.tenant_id, e.encoder_version_id, count(*) FROM {table} e "
+                f"JOIN tenants_tenant t ON t.id = e.tenant_id "
+                f"WHERE e.encoder_version_id <> t.active_encoder_id GROUP BY 1, 2"  # no active encoder: kept
+            )
+            for tenant, version, rows in cursor.fetchall():
+                counts[tenant, version] = counts.get((tenant, version), 0) + rows
+    return [
+        RetiredVectors(
+            tenant,
+            version,
+            rows,
+            tuple(name for table in EMBEDDING_TABLES if (name := tenant_index_name(table, version, tenant)) in present),
+        )
+        for (tenant, version), rows in sorted(counts.items())
+        if tenant in quiet
+    ]
+
+
+def retire_vectors(*, keep: timedelta | None = None) -> list[RetiredVectors]:
+    """Periodic: delete the vectors of versions tenants left, then their own graphs of them (as the owner: an
+    operator path across tenants). Search reads only a tenant's active version, so nothing served changes."""
+    _outside_transaction()
+    retired = []
+    for item in retired_vectors(keep=keep):
+        with as_owner(), connection.cursor() as cursor:
+            with transaction.atomic():
+                # A switch locks the tenant row (FOR UPDATE) and then checks that every row has a vector: holding
+                # it FOR SHARE here, a switch back to this version waits, recounts and re-encodes what went.
+                cursor.execute("SELECT active_encoder_id FROM tenants_tenant WHERE id = %s FOR SHARE", [item.tenant_id])
+                if cursor.fetchone() in {(item.version_id,), (None,)}:
+                    continue
+                for table in EMBEDDING_TABLES:
+                    cursor.execute(
+                        f"DELETE FROM {table} WHERE tenant_id = %s AND encoder_version_id = %s",
+                        [item.tenant_id, item.version_id],
+                    )
+            for name in item.indexes:
+                cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        retired.append(item)
+        logger.info("retired version %s of tenant %s: %s vectors", item.version_id, item.tenant_id, item.rows)
+    return retired

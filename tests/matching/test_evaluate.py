@@ -91,9 +91,13 @@ def test_train_encoder_refuses_a_cuda_device_that_is_not_there():
 
 @pytest.mark.parametrize(
     ("option", "message"),
-    [({"loss_scale": 0.5}, "--loss-scale must be at least 1"), ({"margin": -0.1}, "--margin must be 0")],
+    [
+        ({"loss_scale": 0.5}, "--loss-scale must be at least 1"),
+        ({"margin": -0.1}, "--margin must be 0"),
+        ({"tcm_margins": [0.5, 0.9]}, "--tcm-margins: need -1 <= M_NEG < M_POS <= 1"),
+    ],
 )
-def test_train_encoder_refuses_a_loss_scale_or_margin_out_of_range(option, message):
+def test_train_encoder_refuses_a_loss_scale_or_margins_out_of_range(option, message):
     with pytest.raises(CommandError, match=message) as refused:
         call_command("train_encoder", **option)
     assert refused.value.returncode == 2

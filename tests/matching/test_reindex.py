@@ -179,3 +179,54 @@ def test_a_small_tenant_switches_without_a_graph_and_the_version_gets_one_once_l
     own = tenant_index_name("matching_candidateembedding", version.id, acme.id)
     assert sorted(index.name for index in built) == sorted([own, index_name("matching_candidateembedding", version.id)])
     assert graphs() == sorted(index.name for index in built)
+
+
+@pytest.mark.django_db(transaction=True)  # graphs are dropped CONCURRENTLY, outside any transaction
+def test_vectors_of_a_version_a_tenant_left_are_deleted_with_its_graph_once_the_grace_period_is_over(
+    acme, globex, new_version, settings
+):
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from matching.services.reindex import run_reindex
+    from matching.services.vector_indexes import ensure_indexes, retire_vectors
+    from matching.vector_index import tenant_index_name
+
+    old = acme.active_encoder
+    assert globex.active_encoder_id == old.id
+    settings.SEARCH_EXACT_MAX_ROWS = 5
+    for tenant in (acme, globex):
+        with tenant_scope(tenant.id):
+            rows = [{"external_id": f"c{i}", "title": f"Welder {i}"} for i in range(8)]
+            ids = upsert_records(tenant=tenant, kind=Kind.CANDIDATES, rows=rows).ids
+            encode_records(tenant=tenant, kind=Kind.CANDIDATES, record_ids=ids)
+    ensure_indexes()  # both tenants are past the limit: each has its own graph of the old version
+    old_graphs = {t.id: tenant_index_name("matching_candidateembedding", old.id, t.id) for t in (acme, globex)}
+    with tenant_scope(acme.id):
+        run_reindex(tenant=acme, version=new_version)
+
+    def graphs() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname = ANY(%s)", [list(old_graphs.values())])
+            return {name for (name,) in cursor.fetchall()}
+
+    assert retire_vectors() == []  # within RETIRED_VECTORS_KEEP_S of the switch a rollback is still cheap
+    assert _vector_counts(acme, old) == 8
+    settings.RETIRED_VECTORS_KEEP_S = 0
+    listed = StringIO()
+    call_command("vector_indexes", "--dry-run", stdout=listed)
+    assert (
+        f"to retire: tenant {acme.id}, version {old.id}, 8 vectors, indexes {old_graphs[acme.id]}" in listed.getvalue()
+    )
+    assert _vector_counts(acme, old) == 8 and graphs() == set(old_graphs.values())  # a dry run deletes nothing
+
+    retired = retire_vectors(keep=timedelta(0))
+    assert [(r.tenant_id, r.version_id, r.rows) for r in retired] == [(acme.id, old.id, 8)]
+    assert (_vector_counts(acme, old), _vector_counts(acme, new_version), _vector_counts(globex, old)) == (0, 8, 8)
+    assert graphs() == {old_graphs[globex.id]}  # globex still serves the old version through its graph
+    with tenant_scope(acme.id):
+        result = search(tenant=acme, target=Kind.CANDIDATES, text="welder", k=3)
+    assert result.encoder == new_version.name and len(result.matches) == 3
+    assert retire_vectors(keep=timedelta(0)) == []

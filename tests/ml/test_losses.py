@@ -54,3 +54,18 @@ def test_tcm_adds_the_mean_shortfall_of_hard_positives_and_excess_of_hard_negati
 def test_tcm_is_zero_when_positives_clear_m_plus_and_negatives_stay_under_m_minus():
     anchors = _unit([1, 0], [0, 1])
     assert threshold_consistent_margin(anchors, anchors.clone(), torch.tensor([0, 1])) == 0
+
+
+def test_pair_loss_applies_its_own_tcm_margins():
+    from matching.ml.losses import PairLoss
+
+    anchors = _unit([1, 0], [0, 1])
+    positives = _unit([0.8, 0.6], [0.6, 0.8])  # positive cosines 0.8, negative 0.6
+    groups = torch.tensor([0, 1])
+    plain = PairLoss(None, kind="in_batch").pair_loss(anchors, positives, groups)
+    paper = PairLoss(None, kind="in_batch", tcm_weight=1.0).pair_loss(anchors, positives, groups)
+    banded = PairLoss(None, kind="in_batch", tcm_weight=1.0, tcm_margins=(0.85, 0.7)).pair_loss(
+        anchors, positives, groups
+    )
+    assert math.isclose((paper - plain).item(), 0.1 + 0.1, rel_tol=1e-4)
+    assert math.isclose((banded - plain).item(), 0.85 - 0.8, rel_tol=1e-4)  # no negative above 0.7

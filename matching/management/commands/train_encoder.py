@@ -33,6 +33,14 @@ class Command(BaseCommand):
             help="add the threshold-consistent margin term (default on)",
         )
         parser.add_argument("--tcm-weight", type=float, default=1.0)
+        parser.add_argument(
+            "--tcm-margins",
+            type=float,
+            nargs=2,
+            metavar=("M_POS", "M_NEG"),
+            default=[0.9, 0.5],
+            help="TCM's cosine margins: hard positives below M_POS, hard negatives above M_NEG (the paper's 0.9 0.5)",
+        )
         parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
         parser.add_argument("--max-minutes", type=float, default=None, help="stop the fine-tune after this long")
         parser.add_argument("--seed", type=int, default=0)
@@ -46,6 +54,9 @@ class Command(BaseCommand):
             if o[name] < floor:
                 bound = "0 or more" if floor == 0 else "at least 1"
                 raise CommandError(f"--{name.replace('_', '-')} must be {bound}", returncode=2)
+        m_pos, m_neg = o["tcm_margins"]
+        if not -1 <= m_neg < m_pos <= 1:
+            raise CommandError("--tcm-margins: need -1 <= M_NEG < M_POS <= 1 (cosines)", returncode=2)
         if o["device"] == "cuda":
             import torch
 
@@ -56,6 +67,7 @@ class Command(BaseCommand):
             "loss": o["loss"], "tcm_weight": o["tcm_weight"] if o["tcm"] else 0.0, "device": o["device"],
             "max_minutes": o["max_minutes"], "seed": o["seed"], "head_warmup_epochs": o["head_epochs"],
             "head_init": o["head_init"], "head_lr": o["head_lr"], "scale": o["loss_scale"], "margin": o["margin"],
+            "tcm_margins": (m_pos, m_neg),
         }  # fmt: skip
         with refusals_exit_2():
             tenants = [get_tenant_by_slug(slug=slug) for slug in o["tenant"]]

@@ -1,20 +1,27 @@
 """Build the HNSW indexes searches can use and lack: each tenant's past SEARCH_EXACT_MAX_ROWS rows, each active
-version's past that many rows in all (what the periodic task does)."""
+version's past that many rows in all; first delete the vectors (and graphs) of versions tenants left more than
+RETIRED_VECTORS_KEEP_S ago. What the periodic task does."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from matching.services.vector_indexes import ensure_indexes, missing_indexes
+from matching.services.vector_indexes import ensure_indexes, missing_indexes, retire_vectors, retired_vectors
 
 
 class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
-        parser.add_argument("--dry-run", action="store_true", help="list the missing indexes, build nothing")
+        parser.add_argument("--dry-run", action="store_true", help="list what would be retired and built, do nothing")
 
     def handle(self, *args: object, dry_run: bool, **options: object) -> None:
         limit = settings.SEARCH_EXACT_MAX_ROWS
+        retired = retired_vectors() if dry_run else retire_vectors()
+        for item in retired:
+            self.stdout.write(
+                f"{'to retire' if dry_run else 'retired'}: tenant {item.tenant_id}, version {item.version_id}, "
+                f"{item.rows} vectors" + (f", indexes {', '.join(item.indexes)}" if item.indexes else "")
+            )
         if dry_run:
             missing = missing_indexes()
             for index in missing:
