@@ -1,10 +1,10 @@
 """Which reading of a match's confidence best separates right from wrong top-1 hits (AUROC), for a trained head.
 
-`evaluate` reports the AUROC of the served reading (heads.group_overlap). This compares it with other readings of
-the same vectors on the full JobBERT validation split against all ESCO occupations: each object's own peakedness,
-per-group agreement, and, for reference, readings that use the ranked list rather than the two objects' groups
-(top-1 cosine, the gap to the runner-up, a softmax over all occupations). The split is halved by query text
-(even / odd hash), so a reading picked on one half is reported on the other.
+`evaluate` reports the AUROC of the served reading (heads.softmax_confidence: the hit's probability under the
+loss's softmax over the best CONFIDENCE_POOL rows). This compares it with other readings of the same vectors on the
+full JobBERT validation split against all ESCO occupations: the pairwise group overlap served before it, each
+object's own peakedness, per-group agreement, the top-1 cosine and the gap to the runner-up. The split is halved by
+query text (even / odd hash), so a reading picked on one half can be reported on the other.
 
 Not a test. Usage: .venv/bin/python bench/confidence_readings.py VERSION_NAME [--json OUT]
 Writes bench/results/confidence_<VERSION_NAME>.json by default.
@@ -47,7 +47,7 @@ def readings(query: np.ndarray, hit: np.ndarray, scores: np.ndarray, groups: int
     shifted = scale * (scores - top2[:, :1])
     top10 = -np.partition(-scores, 9, axis=1)[:, :10]
     return {
-        "overlap (served)": np.array(
+        "group overlap (served before)": np.array(
             [
                 group_overlap(a, b[None], groups=groups, group_size=group_size)[0]
                 for a, b in zip(query, hit, strict=True)
@@ -65,7 +65,7 @@ def readings(query: np.ndarray, hit: np.ndarray, scores: np.ndarray, groups: int
         "top-1 cosine (list)": top2[:, 0],
         "gap to runner-up (list)": top2[:, 0] - top2[:, 1],
         f"softmax over ids at scale {scale:g} (list)": 1.0 / np.exp(shifted).sum(axis=1),
-        f"softmax over the top 10 at scale {scale:g} (list)": 1.0 / np.exp(scale * (top10 - top2[:, :1])).sum(axis=1),
+        f"softmax over the top 10 at scale {scale:g} (served)": 1.0 / np.exp(scale * (top10 - top2[:, :1])).sum(axis=1),
     }
 
 

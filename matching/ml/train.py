@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .data import Pair
+from .heads import LOSS_SCALE
 from .losses import TCM_NEGATIVE_MARGIN, TCM_POSITIVE_MARGIN, PairLoss
 from .softmax_head import SoftmaxGroupHead
 
@@ -28,7 +29,7 @@ class TrainConfig:
     # The isometric head's near-uniform groups squeeze cosines into ~1/33 of the backbone's range (c^2 / (G*K + c^2)
     # for c = 4, G*K = 512), so the loss's scale and margin are 20 and 0.1 stretched by that factor: at scale 20
     # the fine-tune fell to MRR 0.199, at 600 it rose above base (bench/README.md, "Loss scale for the head").
-    scale: float = 600.0
+    scale: float = LOSS_SCALE
     margin: float = 0.003
     tcm_weight: float = 0.0  # 0 switches TCM off
     # TCM's (m+, m-) in cosine: the paper's 0.9 and 0.5 by default. In the head's squeezed band every pair is above

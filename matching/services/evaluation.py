@@ -10,8 +10,8 @@ import numpy as np
 
 from ..errors import MatchingError
 from ..ml.encoder import BASE_MODEL
-from ..ml.evaluation import Corpus, best_row, build_corpus, evaluate_scores, id_scores
-from ..ml.heads import group_overlap
+from ..ml.evaluation import Corpus, build_corpus, evaluate_scores, id_scores
+from ..ml.heads import CONFIDENCE_POOL, loss_scale, softmax_confidence
 from ..models import EncoderVersion
 from .encoding import served_encoder
 
@@ -100,13 +100,11 @@ def evaluate(*, queries: Path, corpus: Path, encoder: str | None = None, batch_s
         query_vectors, query_confidence = model.encode(eval_set.queries, batch_size=batch_size)
         row_vectors, _ = model.encode(eval_set.corpus.texts, batch_size=batch_size)
         scores = id_scores(query_vectors, row_vectors, eval_set.corpus)
-        if query_confidence is not None:  # a head: the top hit's confidence, as search reports it
-            top_rows = best_row(query_vectors, row_vectors, eval_set.corpus, scores.argmax(axis=1))
-            groups, group_size = model.head.groups, model.head.group_size
-            confidence = np.array([
-                group_overlap(q, row_vectors[[row]], groups=groups, group_size=group_size)[0]
-                for q, row in zip(query_vectors, top_rows, strict=True)
-            ])  # fmt: skip
+        if query_confidence is not None:  # a head: the top hit's confidence, as search reports it (among ids)
+            pools = -np.partition(-scores, CONFIDENCE_POOL - 1, axis=1)[:, :CONFIDENCE_POOL]
+            config = EncoderVersion.objects.filter(name=name).values_list("config", flat=True).first()
+            scale = loss_scale(config or {})
+            confidence = np.array([softmax_confidence(pool, scale=scale).max() for pool in pools])
     result = evaluate_scores(scores, eval_set.targets, eval_set.queries, eval_set.corpus, hit_confidence=confidence)
     return result | {
         "encoder": name,

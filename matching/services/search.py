@@ -15,7 +15,7 @@ from rules.services import TriggeredRule, triggered_rules
 from tenants.models import Tenant
 
 from ..errors import MatchingError
-from ..ml.heads import group_overlap, head_shape
+from ..ml.heads import CONFIDENCE_POOL, loss_scale, softmax_confidence
 from ..models import CEFR_LEVELS, EncoderVersion, Kind, Record
 from .calibration import Threshold, threshold_for
 from .encoding import active_encoder_version, encoder_for, text_hash
@@ -281,19 +281,21 @@ def nearest(
             exact=exact,
         )
 
+    # A confidence is a share among the best CONFIDENCE_POOL rows, so it does not change with k.
+    fetch = max(k, CONFIDENCE_POOL) if version.has_confidence else k
     hits = []
     if not few_enough_for_exact(tenant=tenant, target=target, filters=filters):
         with hnsw_search_settings():
-            hits = sorted(rows(exact=False)[:k], key=lambda row: row.distance)  # relaxed order: re-sort the k rows
-    if len(hits) < k:
+            hits = sorted(rows(exact=False)[:fetch], key=lambda row: row.distance)  # relaxed order: re-sort them
+    if len(hits) < fetch:
         # Also the answer whenever the index scan came back short: it gives up after hnsw.max_scan_tuples entries,
         # which rows excluded by rules or thresholds, or not-yet-vacuumed dead entries, can use up before k pass.
-        hits = list(rows(exact=True)[:k])
+        hits = list(rows(exact=True)[:fetch])
     confidence = [None] * len(hits)
     if version.has_confidence and hits:
-        groups, group_size = head_shape(version.dimension, version.config)
-        hit_vectors = np.array([np.asarray(hit.vector, dtype=np.float32) for hit in hits])
-        confidence = group_overlap(query, hit_vectors, groups=groups, group_size=group_size).tolist()
+        pool = [1.0 - hit.distance for hit in hits[:CONFIDENCE_POOL]]
+        confidence = softmax_confidence(pool, scale=loss_scale(version.config)).tolist()
+    hits = hits[:k]
     return [
         Match(
             kind=target,

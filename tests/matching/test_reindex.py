@@ -1,6 +1,8 @@
 """Re-index to a new encoder version: search serves the old version until every row has the new one, then
 switches; a worker killed midway loses nothing and mixes nothing."""
 
+import math
+
 import pytest
 from django.db import connection
 
@@ -230,3 +232,19 @@ def test_vectors_of_a_version_a_tenant_left_are_deleted_with_its_graph_once_the_
         result = search(tenant=acme, target=Kind.CANDIDATES, text="welder", k=3)
     assert result.encoder == new_version.name and len(result.matches) == 3
     assert retire_vectors(keep=timedelta(0)) == []
+
+
+@pytest.mark.django_db
+def test_a_hits_confidence_is_its_share_among_the_best_rows_whatever_k_asks_for(acme, new_version):
+    from matching.services.reindex import run_reindex
+
+    _rows(acme, 9)  # 6 candidates
+    with tenant_scope(acme.id):
+        run_reindex(tenant=acme, version=new_version)
+        one = search(tenant=acme, target=Kind.CANDIDATES, text="welder", k=1).matches
+        all_six = search(tenant=acme, target=Kind.CANDIDATES, text="welder", k=10).matches
+    assert len(one) == 1 and len(all_six) == 6
+    assert one[0].record == all_six[0].record and math.isclose(one[0].confidence, all_six[0].confidence)
+    assert math.isclose(sum(m.confidence for m in all_six), 1.0, rel_tol=1e-6)  # the pool is all six rows
+    assert [m.confidence for m in all_six] == sorted((m.confidence for m in all_six), reverse=True)
+    assert one[0].confidence < 1.0  # the other five took a share, though k=1 shows none of them
