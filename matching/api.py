@@ -272,7 +272,11 @@ class SearchApi(APIView):
         country = serializers.CharField(source="record.country")
         city = serializers.CharField(source="record.city")
         similarity = serializers.FloatField()
-        confidence = serializers.FloatField(allow_null=True)
+        confidence = serializers.FloatField(
+            allow_null=True,
+            help_text="the hit's probability under the model's softmax over the best 10 rows (how clearly it stands "
+            "out, not whether it fits); null for an encoder without a softmax-group head",
+        )
         is_match = serializers.BooleanField(allow_null=True)
 
     class Excluded(serializers.Serializer):
