@@ -229,7 +229,8 @@ def nearest_rows(
         rows = _with_anchor_similarities(rows, list(exclusions), version)
         for rule in exclusions:
             rows = rows.exclude(_inside_anchor(rule))
-    rows = rows.select_related("record").annotate(distance=distance)
+    # Callers read the distance and the record, never the stored vector: 384 floats a row not worth shipping.
+    rows = rows.select_related("record").defer("vector").annotate(distance=distance)
     if min_similarity is not None:
         rows = rows.filter(distance__lte=1.0 - min_similarity)
     return rows.order_by("distance")
