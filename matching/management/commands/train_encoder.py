@@ -17,7 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=float, default=1.0, help="full fine-tune epochs (0: head only)")
         parser.add_argument("--head-epochs", type=int, default=0, help="head-only epochs on cached vectors first")
         parser.add_argument("--head-init", choices=["isometric", "random"], default="isometric")
-        parser.add_argument("--head-lr", type=float, default=1e-3, help="the head's learning rate (backbone: 3e-5)")
+        parser.add_argument("--head-lr", type=float, default=1e-3, help="the head's learning rate")
+        parser.add_argument("--backbone-lr", type=float, default=3e-5, help="the transformer's learning rate")
         parser.add_argument("--batch-size", type=int, default=128)
         parser.add_argument("--groups", type=int, default=4)
         parser.add_argument("--group-size", type=int, default=128)
@@ -49,7 +50,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **o: object) -> None:
         floors = {"epochs": 0, "head_epochs": 0, "margin": 0, "batch_size": 1, "groups": 1, "group_size": 1,
-                  "loss_scale": 1}  # fmt: skip
+                  "loss_scale": 1, "head_lr": 0, "backbone_lr": 0}  # fmt: skip
         for name, floor in floors.items():
             if o[name] < floor:
                 bound = "0 or more" if floor == 0 else "at least 1"
@@ -67,7 +68,7 @@ class Command(BaseCommand):
             "loss": o["loss"], "tcm_weight": o["tcm_weight"] if o["tcm"] else 0.0, "device": o["device"],
             "max_minutes": o["max_minutes"], "seed": o["seed"], "head_warmup_epochs": o["head_epochs"],
             "head_init": o["head_init"], "head_lr": o["head_lr"], "scale": o["loss_scale"], "margin": o["margin"],
-            "tcm_margins": (m_pos, m_neg),
+            "tcm_margins": (m_pos, m_neg), "backbone_lr": o["backbone_lr"],
         }  # fmt: skip
         with refusals_exit_2():
             tenants = [get_tenant_by_slug(slug=slug) for slug in o["tenant"]]
