@@ -101,7 +101,8 @@ def evaluate(*, queries: Path, corpus: Path, encoder: str | None = None, batch_s
         row_vectors, _ = model.encode(eval_set.corpus.texts, batch_size=batch_size)
         scores = id_scores(query_vectors, row_vectors, eval_set.corpus)
         if query_confidence is not None:  # a head: the top hit's confidence, as search reports it (among ids)
-            pools = -np.partition(-scores, CONFIDENCE_POOL - 1, axis=1)[:, :CONFIDENCE_POOL]
+            size = min(CONFIDENCE_POOL, scores.shape[1])
+            pools = -np.partition(-scores, size - 1, axis=1)[:, :size]
             config = EncoderVersion.objects.filter(name=name).values_list("config", flat=True).first()
             scale = loss_scale(config or {})
             confidence = np.array([softmax_confidence(pool, scale=scale).max() for pool in pools])

@@ -79,6 +79,18 @@ def test_train_encoder_registers_a_version_with_its_config_and_data_hashes(setti
     assert (tmp_path / "tiny" / "training.json").exists()
 
 
+@pytest.mark.django_db
+def test_evaluate_reads_a_heads_confidence_even_when_the_corpus_is_smaller_than_its_pool(settings, tmp_path, tiny_set):
+    from matching.services.evaluation import evaluate
+
+    settings.MODELS_DIR = tmp_path
+    call_command("train_encoder", name="tiny", epochs=0, head_epochs=0, groups=2, group_size=16, skip_eval=True)
+    (tiny_set / "Q.csv").write_text("query,target_id\nTIG WELDER,weld\nhead chef,cook\nsous chef,nurse\n")
+    result = evaluate(queries=tiny_set / "Q.csv", corpus=tiny_set / "C.csv", encoder="tiny")  # 4 ids, pool of 10
+    assert result["n_queries"] == 3 and result["recall@1"] == pytest.approx(2 / 3)  # the nurse query is a miss
+    assert 0.0 <= result["auroc"] <= 1.0
+
+
 def test_train_encoder_refuses_a_cuda_device_that_is_not_there():
     import torch
 
