@@ -59,9 +59,12 @@ def train_encoder(
     if EncoderVersion.objects.filter(name=name).exists():
         raise MatchingError(f"encoder version {name!r} already exists", field="name", status=409)
     extra = [pair for tenant in tenants for pair in tenant_title_pairs(tenant=tenant)]
-    pair_set = ontology_pairs(esco=ESCO_CSV, onet=ONET_TSV, seed=config.get("seed", 0), extra=extra)
+    config = dict(config)
+    noise = config.pop("noise", 0.5)  # the data's, not the model's: recorded with the data hashes
+    pair_set = ontology_pairs(esco=ESCO_CSV, onet=ONET_TSV, seed=config.get("seed", 0), noise=noise, extra=extra)
     train_config = TrainConfig(base_model=str(resolve_model_path(BASE_MODEL)), **config)
     train_config.extra = {
+        "noise": noise,
         "data_sha256": pair_set.sources,
         "pairs": len(pair_set.pairs),
         "groups": pair_set.groups,

@@ -107,6 +107,7 @@ def test_train_encoder_refuses_a_cuda_device_that_is_not_there():
         ({"loss_scale": 0.5}, "--loss-scale must be at least 1"),
         ({"margin": -0.1}, "--margin must be 0"),
         ({"backbone_lr": -1e-5}, "--backbone-lr must be 0 or more"),
+        ({"noise": 1.5}, "--noise must be between 0 and 1"),
         ({"tcm_margins": [0.5, 0.9]}, "--tcm-margins: need -1 <= M_NEG < M_POS <= 1"),
     ],
 )

@@ -45,6 +45,9 @@ class Command(BaseCommand):
         parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
         parser.add_argument("--max-minutes", type=float, default=None, help="stop the fine-tune after this long")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--noise", type=float, default=0.5, help="share of anchors made posting-like (case, seniority, typos)"
+        )
         parser.add_argument("--tenant", action="append", default=[], help="add a tenant's identical-title pairs")
         parser.add_argument("--skip-eval", action="store_true", help="register without validation metrics")
 
@@ -55,6 +58,8 @@ class Command(BaseCommand):
             if o[name] < floor:
                 bound = "0 or more" if floor == 0 else "at least 1"
                 raise CommandError(f"--{name.replace('_', '-')} must be {bound}", returncode=2)
+        if not 0 <= o["noise"] <= 1:
+            raise CommandError("--noise must be between 0 and 1", returncode=2)
         m_pos, m_neg = o["tcm_margins"]
         if not -1 <= m_neg < m_pos <= 1:
             raise CommandError("--tcm-margins: need -1 <= M_NEG < M_POS <= 1 (cosines)", returncode=2)
@@ -68,7 +73,7 @@ class Command(BaseCommand):
             "loss": o["loss"], "tcm_weight": o["tcm_weight"] if o["tcm"] else 0.0, "device": o["device"],
             "max_minutes": o["max_minutes"], "seed": o["seed"], "head_warmup_epochs": o["head_epochs"],
             "head_init": o["head_init"], "head_lr": o["head_lr"], "scale": o["loss_scale"], "margin": o["margin"],
-            "tcm_margins": (m_pos, m_neg), "backbone_lr": o["backbone_lr"],
+            "tcm_margins": (m_pos, m_neg), "backbone_lr": o["backbone_lr"], "noise": o["noise"],
         }  # fmt: skip
         with refusals_exit_2():
             tenants = [get_tenant_by_slug(slug=slug) for slug in o["tenant"]]
