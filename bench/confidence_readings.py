@@ -28,7 +28,7 @@ import django  # noqa: E402
 django.setup()
 
 from matching.ml.evaluation import best_row, filtered_ranks, id_scores  # noqa: E402
-from matching.ml.heads import group_confidence, group_overlap  # noqa: E402
+from matching.ml.heads import CONFIDENCE_POOL, group_confidence, group_overlap, softmax_confidence  # noqa: E402
 from matching.ml.metrics import auroc  # noqa: E402
 from matching.models import EncoderVersion  # noqa: E402
 from matching.services.encoding import served_encoder  # noqa: E402
@@ -45,7 +45,7 @@ def readings(query: np.ndarray, hit: np.ndarray, scores: np.ndarray, groups: int
     p, q = _distributions(query, groups, group_size), _distributions(hit, groups, group_size)
     top2 = -np.partition(-scores, 1, axis=1)[:, :2]
     shifted = scale * (scores - top2[:, :1])
-    top10 = -np.partition(-scores, 9, axis=1)[:, :10]
+    best = -np.partition(-scores, CONFIDENCE_POOL - 1, axis=1)[:, :CONFIDENCE_POOL]
     return {
         "group overlap (served before)": np.array(
             [
@@ -65,7 +65,9 @@ def readings(query: np.ndarray, hit: np.ndarray, scores: np.ndarray, groups: int
         "top-1 cosine (list)": top2[:, 0],
         "gap to runner-up (list)": top2[:, 0] - top2[:, 1],
         f"softmax over ids at scale {scale:g} (list)": 1.0 / np.exp(shifted).sum(axis=1),
-        f"softmax over the top 10 at scale {scale:g} (served)": 1.0 / np.exp(scale * (top10 - top2[:, :1])).sum(axis=1),
+        f"softmax over the top {CONFIDENCE_POOL} at scale {scale:g} (served)": np.array(
+            [softmax_confidence(row, scale=scale).max() for row in best]
+        ),
     }
 
 

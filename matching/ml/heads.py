@@ -34,7 +34,7 @@ CONFIDENCE_POOL = 10  # a hit's confidence is its share among the best this many
 LOSS_SCALE = 600.0  # the training loss's cosine -> logit factor for the 4 x 128 head (train.TrainConfig.scale)
 
 
-def softmax_confidence(similarities: np.ndarray, *, scale: float) -> np.ndarray:
+def softmax_confidence(similarities: np.ndarray, *, scale: float, pool: int = CONFIDENCE_POOL) -> np.ndarray:
     """A match's confidence read the way a classifier's softmax is read: the rows a search keeps are the classes,
     and a hit's confidence is its probability under the softmax the model was trained with (its cosines, inner
     products of the two objects' group distributions, times the loss's scale). It says how clearly the hit stands
@@ -42,11 +42,12 @@ def softmax_confidence(similarities: np.ndarray, *, scale: float) -> np.ndarray:
     right from wrong top-1 hits with AUROC 0.75, against 0.68 for the pairwise group overlap below, which ranks
     exactly as the cosine does (bench/confidence_readings.py).
 
-    similarities: [rows] of one search, any order; returns their probabilities in that order (summing to 1).
+    similarities: the rows of one search, any order; returns their confidences in that order. The normaliser is
+    the best `pool` rows', so those sum to 1 and a row past them gets less than the last of them.
     """
     logits = scale * np.asarray(similarities, dtype=np.float64)
     weights = np.exp(logits - logits.max())
-    return weights / weights.sum()
+    return weights / np.sort(weights)[::-1][:pool].sum()
 
 
 def loss_scale(config: dict) -> float:

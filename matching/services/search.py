@@ -294,8 +294,8 @@ def nearest(
         hits = list(rows(exact=True)[:fetch])
     confidence = [None] * len(hits)
     if version.has_confidence and hits:
-        pool = [1.0 - hit.distance for hit in hits[:CONFIDENCE_POOL]]
-        confidence = softmax_confidence(pool, scale=loss_scale(version.config)).tolist()
+        similarities = [1.0 - hit.distance for hit in hits]
+        confidence = softmax_confidence(similarities, scale=loss_scale(version.config)).tolist()
     hits = hits[:k]
     return [
         Match(

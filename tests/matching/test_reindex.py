@@ -248,3 +248,17 @@ def test_a_hits_confidence_is_its_share_among_the_best_rows_whatever_k_asks_for(
     assert math.isclose(sum(m.confidence for m in all_six), 1.0, rel_tol=1e-6)  # the pool is all six rows
     assert [m.confidence for m in all_six] == sorted((m.confidence for m in all_six), reverse=True)
     assert one[0].confidence < 1.0  # the other five took a share, though k=1 shows none of them
+
+
+@pytest.mark.django_db
+def test_hits_past_the_confidence_pool_get_a_confidence_below_the_pools_last(acme, new_version):
+    from matching.services.reindex import run_reindex
+
+    _rows(acme, 45)  # 30 candidates
+    with tenant_scope(acme.id):
+        run_reindex(tenant=acme, version=new_version)
+        matches = search(tenant=acme, target=Kind.CANDIDATES, text="welder", k=25).matches
+    assert len(matches) == 25
+    confidences = [m.confidence for m in matches]
+    assert confidences == sorted(confidences, reverse=True)
+    assert math.isclose(sum(confidences[:10]), 1.0, rel_tol=1e-6)  # the best 10 share it; the rest fall outside
