@@ -152,6 +152,19 @@ class Worker:
             stderr=subprocess.STDOUT,
         )
 
+    def wait_idle(self, timeout_s: float = 120) -> None:
+        """Until the queue is empty and no task runs: a test whose writes queued tasks waits for them before its
+        teardown truncates the tables they lock (else the two can deadlock)."""
+        from jobmatch_site.celery import app
+
+        def idle() -> bool:
+            with app.connection_for_write() as connection:
+                queued = connection.default_channel.client.llen("celery")  # the Redis list behind the queue
+            active = app.control.inspect(timeout=1.0).active() or {}
+            return queued == 0 and bool(active) and not any(active.values())
+
+        wait_until(idle, timeout_s=timeout_s, what="the worker to drain its queue")
+
     def kill(self) -> None:
         """SIGKILL: no warm shutdown, no acknowledgement; what it held must be redelivered."""
         if self.process and self.process.poll() is None:
