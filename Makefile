@@ -27,9 +27,11 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev $(CHROMIUM)
 	$(PY) -m pytest
 
+# ruff, then the import layers (README "Architecture"): a reversed import or an import circle fails here.
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) tests/layers.py
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .

@@ -88,8 +88,8 @@ def prepare() -> tuple[str, list[dict]]:
     from benchenv import setup_django
 
     setup_django()
+    from matching.management.demo import seed_demo
     from matching.models import Kind
-    from matching.services.demo import seed_demo
     from matching.services.encoding import encode_records
     from tenants.scoping import tenant_scope
     from tenants.services import create_api_key

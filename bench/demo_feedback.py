@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobmatch_site.settings")
 django.setup()
 
+from matching.management.demo import seed_demo  # noqa: E402
 from matching.models import GlobalCalibration, Kind  # noqa: E402
 from matching.services import calibrate_tenant, encode_records, record_feedback, search  # noqa: E402
-from matching.services.demo import seed_demo  # noqa: E402
 from tenants.scoping import tenant_scope  # noqa: E402
 
 

@@ -11,7 +11,6 @@ Run: .venv/bin/python bench/encode.py [--titles 2000] [--descriptions 500] [--ro
 """
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -29,8 +28,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from matching.ml.encoder import BASE_MODEL, TextEncoder, resolve_model_path  # noqa: E402
 from matching.ml.onnx_encoder import OnnxTextEncoder, build_onnx  # noqa: E402
-
-DATA = ROOT / "matching" / "data"
+from matching.reference_data import esco_occupations, validation_titles  # noqa: E402
 
 
 def cpu_flags() -> list[str]:
@@ -43,12 +41,10 @@ def cpu_flags() -> list[str]:
 
 
 def load_texts(titles: int, descriptions: int, tokenizer) -> tuple[list[str], list[str]]:  # noqa: ANN001
-    with open(DATA / "jobbert_eval_validation_en.csv", newline="") as handle:
-        all_titles = [row["vacancyTitle"].strip() for row in csv.DictReader(handle)]
+    all_titles = [title for title, _ in validation_titles()]
     rng = np.random.default_rng(0)
     picked_titles = [all_titles[i] for i in rng.choice(len(all_titles), titles, replace=False)]
-    with open(DATA / "esco_v1.1.1_occupations_en.csv", newline="") as handle:
-        texts = [row["description"].strip() for row in csv.DictReader(handle) if row["description"].strip()]
+    texts = [o.description for o in esco_occupations() if o.description]
     cut = []
     for first, second in zip(texts, texts[1:], strict=False):  # most are shorter than 128 tokens: two per text
         ids = tokenizer.encode(f"{first} {second}", add_special_tokens=False)

@@ -26,7 +26,7 @@ django.setup()
 
 from matching.ml.encoder import BASE_MODEL, load_encoder  # noqa: E402
 from matching.ml.evaluation import evaluate_scores, id_scores  # noqa: E402
-from matching.services.demo import DATA_DIR  # noqa: E402
+from matching.reference_data import ESCO_CSV, JOBBERT_VALIDATION_CSV  # noqa: E402
 from matching.services.evaluation import _lexical_scores, load_eval_set, write_eval_sets  # noqa: E402
 
 CACHE, OUT = ROOT / "var" / "experiments" / "cache", ROOT / "bench" / "results" / "encoder_fusion.json"
@@ -36,8 +36,7 @@ WEIGHTS = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.0]
 def main(artifact: str = BASE_MODEL) -> None:
     folder = ROOT / "var" / "eval"
     if not (folder / "Q.csv").exists():
-        write_eval_sets(out=folder, esco=DATA_DIR / "esco_v1.1.1_occupations_en.csv",
-                        jobbert=DATA_DIR / "jobbert_eval_validation_en.csv")  # fmt: skip
+        write_eval_sets(out=folder, esco=ESCO_CSV, jobbert=JOBBERT_VALIDATION_CSV)
     eval_set = load_eval_set(queries=folder / "Q.csv", corpus=folder / "C.csv")
     tag = "base" if artifact == BASE_MODEL else Path(artifact).name
     CACHE.mkdir(parents=True, exist_ok=True)

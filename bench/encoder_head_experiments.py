@@ -28,8 +28,9 @@ from matching.ml.losses import PairLoss  # noqa: E402
 from matching.ml.metrics import auroc, expected_ranks, opis  # noqa: E402
 from matching.ml.softmax_head import SoftmaxGroupHead  # noqa: E402
 from matching.ml.train import _batches  # noqa: E402
+from matching.reference_data import ESCO_CSV, ONET_TSV  # noqa: E402
 
-DATA, CACHE = ROOT / "matching" / "data", ROOT / "var" / "experiments" / "cache"
+CACHE = ROOT / "var" / "experiments" / "cache"
 OUT = ROOT / "bench" / "results" / "encoder_head_experiments.jsonl"
 CONFIGS = {
     "bw": {},
@@ -121,7 +122,7 @@ def main(names: list[str]) -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     encoder = TextEncoder(resolve_model_path(BASE_MODEL))
-    pairs = ontology_pairs(esco=DATA / "esco_v1.1.1_occupations_en.csv", onet=DATA / "onet_27.0_titles.tsv").pairs
+    pairs = ontology_pairs(esco=ESCO_CSV, onet=ONET_TSV).pairs
     texts = sorted({p.anchor for p in pairs} | {p.positive for p in pairs})
     index = {text: i for i, text in enumerate(texts)}
     if not (CACHE / "train_vectors.pt").exists():

@@ -6,7 +6,6 @@ Prints one table and writes JSON. Run: .venv/bin/python bench/memory.py
 """
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -30,8 +29,9 @@ def measure() -> dict:
     from matching.services.encoding import served_encoder
 
     encoder = served_encoder(BASE_MODEL)
-    with open(ROOT / "matching/data/jobbert_eval_validation_en.csv", newline="") as handle:
-        titles = [row["vacancyTitle"] for row in csv.DictReader(handle)][:2000]
+    from matching.reference_data import validation_titles
+
+    titles = [title for title, _ in validation_titles()][:2000]
     encoder.encode(titles)
     encoder.encode([" ".join(titles[i : i + 40]) for i in range(0, 8000, 40)])  # 200 texts at the 256-token cap
     return {"app_mb": app_mb, "with_encoder_mb": peak_rss_mb(os.getpid()), "served_by": encoder.backend}

@@ -27,19 +27,20 @@ setup_django()
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
+from matching.index_sql import create_vector_indexes  # noqa: E402
+from matching.management.demo import demo_rows  # noqa: E402
 from matching.ml.encoder import BASE_MODEL  # noqa: E402
 from matching.models import EncoderVersion, Job, Kind  # noqa: E402
-from matching.services.demo import demo_rows  # noqa: E402
+from matching.services import ensure_base_encoder  # noqa: E402
 from matching.services.encoding import encoder_for  # noqa: E402
 from matching.services.reindex import REINDEX_BATCH, start_reindex  # noqa: E402
 from matching.tasks import encode_records_task  # noqa: E402
-from matching.vector_index import create_vector_indexes  # noqa: E402
 from tenants.scoping import tenant_scope  # noqa: E402
 from tenants.services import ensure_tenant  # noqa: E402
 
 
 def seed(slug: str, rows: int):  # noqa: ANN201
-    tenant = ensure_tenant(slug=slug, name=slug)
+    tenant = ensure_tenant(slug=slug, name=slug, encoder=ensure_base_encoder())
     vacancies, candidates = demo_rows()
     with tenant_scope(tenant.id), transaction.atomic():
         for kind, source in ((Kind.VACANCIES, vacancies), (Kind.CANDIDATES, candidates)):

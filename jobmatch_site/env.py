@@ -48,12 +48,12 @@ def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict:
         raise ImproperlyConfigured(f"{name} must be a postgresql:// URL, not {parts.scheme!r}")
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     host = query.pop("host", None) or unquote(parts.hostname or "")
-    name = unquote(parts.path.lstrip("/"))
-    if not name:
+    database = unquote(parts.path.lstrip("/"))
+    if not database:
         raise ImproperlyConfigured(f"{name} names no database")
     return {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": name,
+        "NAME": database,
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
         "HOST": host,

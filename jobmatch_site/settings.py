@@ -129,6 +129,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Registering an encoder version (and `serve` at start-up) stores its shipped global threshold or queues a worker's
+# fit, and the periodic refit fills in any still missing; 0 leaves global fits to `calibrate --global`.
+GLOBAL_CALIBRATION_AUTO = env_bool("GLOBAL_CALIBRATION_AUTO", True)
 CELERY_BEAT_SCHEDULE = {
     "sweep-unencoded": {
         "task": "matching.tasks.sweep_unencoded_task",

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from jobmatch_site.admin_forms import add_domain_error
 from tenants.admin_scoping import ReadOnlyTenantScopedAdmin, TenantScopedAdmin
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
@@ -23,7 +24,7 @@ from .models import (
     Vacancy,
     VacancyEmbedding,
 )
-from .services import calibrate_tenant, clean_record, create_record, set_policy, update_record
+from .services import clean_record, create_record, request_refit, set_policy, update_record
 from .services.calibration import clean_policy
 from .services.records import RECORD_FIELDS
 
@@ -48,10 +49,7 @@ class RecordForm(forms.ModelForm):
         try:
             clean_record({name: data.get(name) for name in RECORD_FIELDS})
         except MatchingError as exc:
-            if exc.field in self.fields:
-                self.add_error(exc.field, exc.message)
-            else:
-                raise forms.ValidationError(exc.message) from None
+            add_domain_error(self, exc)
         return data
 
 
@@ -96,17 +94,13 @@ admin.site.register(VacancyEmbedding, EmbeddingAdmin)
 admin.site.register(CandidateEmbedding, EmbeddingAdmin)
 
 
-@admin.action(description="Refit the threshold of these rows' tenant(s) now")
+@admin.action(description="Refit the threshold of these rows' tenant(s)")
 def refit_thresholds(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     for tenant in Tenant.objects.filter(pk__in=queryset.values("tenant_id")):
         with tenant_scope(tenant.id):
-            report = calibrate_tenant(tenant=tenant)
-        now = report.threshold
+            job = request_refit(tenant=tenant)
         modeladmin.message_user(
-            request,
-            f"{tenant.slug}: {report.n_good} good / {report.n_bad} bad labels; searches use "
-            + ("no threshold yet" if now is None else f"{now.value:.4f} ({now.source})"),
-            messages.SUCCESS,
+            request, f"{tenant.slug}: refit queued (job {job.pk}); the calibration page shows it", messages.INFO
         )
 
 
@@ -125,7 +119,7 @@ class CalibrationPolicyForm(forms.ModelForm):
         try:
             clean_policy(target=data.get("target"), max_false_accept_rate=data.get("max_false_accept_rate"))
         except MatchingError as exc:
-            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+            add_domain_error(self, exc)
         return data
 
 

@@ -170,7 +170,8 @@ class RecordDetailApi(APIView):
 
     @api_schema(responses={204: None}, errors=(404,))
     def delete(self, request: Request, record_id: int) -> Response:
-        delete_record(record=get_record(tenant=request.tenant, kind=self.kind, record_id=record_id))
+        record = get_record(tenant=request.tenant, kind=self.kind, record_id=record_id)
+        delete_record(tenant=request.tenant, record=record)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

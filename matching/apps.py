@@ -6,7 +6,7 @@ from django.db.models.signals import post_migrate
 def on_post_migrate(sender: object, using: str, **kwargs: object) -> None:
     from tenants.rls import app_role_to_grant
 
-    from .vector_index import install_index_function
+    from .index_sql import install_index_function
 
     connection = connections[using]
     install_index_function(connection, grantee=app_role_to_grant(connection))
@@ -17,4 +17,4 @@ class MatchingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="matching.vector_index.function")
+        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="matching.index_sql.function")

@@ -1,4 +1,4 @@
-"""REST API for feedback (mark a pair good/bad, list, CSV export/import) and the tenant's calibrated threshold."""
+"""REST API for feedback: mark a pair good/bad, list, CSV export/import."""
 
 from django.http import StreamingHttpResponse
 from rest_framework import serializers, status
@@ -7,21 +7,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobmatch_site.api import StrictFloatField, api_schema, validated
+from jobmatch_site.api import api_schema, validated
 
 from .errors import MatchingError
-from .models import CalibrationTarget, Kind
-from .selectors import get_record, latest_threshold_fit, list_feedback
-from .services import (
-    MIN_LABELS_PER_CLASS,
-    calibrate_tenant,
-    export_feedback_csv,
-    import_feedback_csv,
-    record_feedback,
-    set_policy,
-    threshold_for,
-)
-from .services.calibration import policy_for
+from .models import Kind
+from .selectors import get_record, list_feedback
+from .services import export_feedback_csv, import_feedback_csv, record_feedback
 
 
 def _who(request: Request) -> dict:
@@ -93,75 +84,3 @@ class FeedbackImportApi(APIView):
             raise MatchingError("upload the CSV as the 'file' field", field="file")
         stored = import_feedback_csv(tenant=request.tenant, data=upload.read(), **_who(request))
         return Response({"stored": stored})
-
-
-class FitOut(serializers.Serializer):
-    fitted_at = serializers.DateTimeField()
-    encoder = serializers.CharField(source="encoder_version.name")
-    target = serializers.CharField()
-    n_labels = serializers.IntegerField()
-    n_good = serializers.IntegerField()
-    n_bad = serializers.IntegerField()
-    sufficient = serializers.BooleanField()
-    threshold = serializers.FloatField()
-    precision = serializers.FloatField()
-    recall = serializers.FloatField()
-    f1 = serializers.FloatField()
-    false_accept_rate = serializers.FloatField()
-    opis_groups = serializers.FloatField(allow_null=True)
-    curve = serializers.ListField(child=serializers.DictField())
-
-
-class CalibrationOut(serializers.Serializer):
-    threshold = serializers.FloatField(allow_null=True)
-    source = serializers.CharField(allow_null=True, help_text="tenant, global, or null")
-    target = serializers.CharField()
-    max_false_accept_rate = StrictFloatField(allow_null=True)
-    min_labels_per_class = serializers.IntegerField()
-    latest_fit = FitOut(allow_null=True)
-
-
-class CalibrationApi(APIView):
-    """The threshold searches use now, where it comes from, the tenant's target, and its latest fit."""
-
-    required_scope = "admin"
-
-    class Policy(serializers.Serializer):
-        target = serializers.ChoiceField(choices=CalibrationTarget.values)
-        max_false_accept_rate = StrictFloatField(required=False, allow_null=True, min_value=0, max_value=1)
-
-    def _state(self, request: Request) -> dict:
-        tenant = request.tenant
-        threshold = threshold_for(tenant=tenant, version=tenant.active_encoder)
-        policy = policy_for(tenant=tenant)
-        fit = latest_threshold_fit(tenant=tenant)
-        return {
-            "threshold": None if threshold is None else threshold.value,
-            "source": None if threshold is None else threshold.source,
-            "target": policy.target,
-            "max_false_accept_rate": policy.max_false_accept_rate,
-            "min_labels_per_class": MIN_LABELS_PER_CLASS,
-            "latest_fit": None if fit is None else FitOut(fit).data,
-        }
-
-    @api_schema(responses={200: CalibrationOut}, errors=(404, 409))
-    def get(self, request: Request) -> Response:
-        return Response(self._state(request))
-
-    @api_schema(request=Policy, responses={200: CalibrationOut}, errors=(404, 409))
-    def put(self, request: Request) -> Response:
-        body = validated(self.Policy, request.data)
-        set_policy(
-            tenant=request.tenant, target=body["target"], max_false_accept_rate=body.get("max_false_accept_rate")
-        )
-        calibrate_tenant(tenant=request.tenant)
-        return Response(self._state(request))
-
-
-class CalibrationRefitApi(APIView):
-    required_scope = "admin"
-
-    @api_schema(request=None, responses={200: CalibrationOut}, errors=(404, 409))
-    def post(self, request: Request) -> Response:
-        calibrate_tenant(tenant=request.tenant)
-        return Response(CalibrationApi()._state(request))

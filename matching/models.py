@@ -74,7 +74,7 @@ class Embedding(TenantOwned):
     """One record's vector under one encoder version; a re-index adds rows, it never overwrites another version's."""
 
     encoder_version = models.ForeignKey(EncoderVersion, on_delete=models.PROTECT, related_name="+")
-    vector = VectorField()  # no fixed dimension: versions differ; HNSW indexes cast per version (vector_index.py)
+    vector = VectorField()  # no fixed dimension: versions differ; HNSW indexes cast per version (index_sql.py)
     confidence = models.FloatField(null=True, blank=True)
     text_hash = models.CharField(max_length=64)  # of the encoded text: an unchanged text is never re-encoded
     encoded_at = models.DateTimeField(auto_now=True)
@@ -125,10 +125,11 @@ class Kind(models.TextChoices):
 class Job(TenantOwned):
     """Long work a recruiter or operator waits on (import, re-index, training), with progress for the UI and API."""
 
-    class Kind(models.TextChoices):
+    class Type(models.TextChoices):  # not `Kind`: that is vacancies/candidates everywhere else
         IMPORT = "import"
         REINDEX = "reindex"
         TRAINING = "training"
+        CALIBRATION = "calibration"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -136,7 +137,7 @@ class Job(TenantOwned):
         DONE = "done"
         FAILED = "failed"
 
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Type.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

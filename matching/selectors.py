@@ -1,12 +1,16 @@
 """Reads of matching/ data; never writes. Another tenant's row reads exactly like a missing one."""
 
+from dataclasses import dataclass
+
+import numpy as np
 from django.db.models import Q, QuerySet
 
 from tenants.models import Tenant
 
 from .errors import MatchingError
-from .models import Kind, Record
-from .services.search import SearchFilters
+from .models import CalibrationPolicy, EncoderVersion, GlobalCalibration, Job, Kind, Record, ThresholdFit
+from .services.calibration import MIN_LABELS_PER_CLASS, Threshold, policy_for, threshold_for
+from .services.search import SearchFilters, hnsw_search_settings, nearest_rows
 
 
 def get_record(*, tenant: Tenant, kind: Kind, record_id: int | str) -> Record:
@@ -47,9 +51,7 @@ def list_feedback(*, tenant: Tenant) -> QuerySet:
     return Feedback.objects.filter(tenant=tenant).select_related("vacancy", "candidate", "user", "api_key")
 
 
-def latest_threshold_fit(*, tenant: Tenant) -> object | None:
-    from .models import ThresholdFit
-
+def latest_threshold_fit(*, tenant: Tenant) -> ThresholdFit | None:
     fits = ThresholdFit.objects.filter(tenant=tenant, encoder_version_id=tenant.active_encoder_id)
     return fits.order_by("-fitted_at", "-id").first()
 
@@ -75,3 +77,69 @@ def label_counts(*, tenant: Tenant) -> tuple[int, int]:
         good=Count("pk", filter=Q(label=Feedback.Label.GOOD)), bad=Count("pk", filter=Q(label=Feedback.Label.BAD))
     )
     return counts["good"], counts["bad"]
+
+
+@dataclass(frozen=True)
+class RowsWithin:
+    """The tenant's rows of one kind whose similarity to a vector is at least a radius: how many, and the nearest."""
+
+    kind: Kind
+    total: int
+    nearest: list[tuple[Record, float]]
+
+
+def rows_within(
+    *, tenant: Tenant, kind: Kind, version: EncoderVersion, vector: np.ndarray, min_similarity: float, limit: int
+) -> RowsWithin:
+    """Rows of `kind` inside the sphere (vector, min_similarity) under `version`, the nearest `limit` of them."""
+    rows = nearest_rows(
+        tenant=tenant,
+        target=kind,
+        version=version,
+        query=np.asarray(vector, dtype=np.float32),
+        filters=SearchFilters(),
+        min_similarity=min_similarity,
+    )
+    with hnsw_search_settings():
+        nearest = sorted(rows[:limit], key=lambda row: row.distance)  # relaxed order: re-sort
+    return RowsWithin(kind=kind, total=rows.count(), nearest=[(row.record, 1.0 - row.distance) for row in nearest])
+
+
+def recent_jobs(*, tenant: Tenant, limit: int) -> list[Job]:
+    return list(Job.objects.filter(tenant=tenant).order_by("-created_at", "-id")[:limit])
+
+
+def get_job(*, tenant: Tenant, job_id: int) -> Job:
+    job = Job.objects.filter(tenant=tenant, pk=job_id).first()
+    if job is None:
+        raise MatchingError(f"job {job_id} not found", status=404)
+    return job
+
+
+def global_calibration(*, version: EncoderVersion) -> GlobalCalibration | None:
+    return GlobalCalibration.objects.filter(encoder_version=version).first()
+
+
+@dataclass(frozen=True)
+class CalibrationState:
+    """What a tenant's calibration looks like now: the API, the calibration page and the dashboard show it."""
+
+    version: EncoderVersion
+    threshold: Threshold | None
+    policy: CalibrationPolicy
+    fit: ThresholdFit | None
+    global_fit: GlobalCalibration | None
+    refit: Job | None  # the latest refit job
+    min_labels_per_class: int = MIN_LABELS_PER_CLASS
+
+
+def calibration_state(*, tenant: Tenant) -> CalibrationState:
+    version = tenant.active_encoder
+    return CalibrationState(
+        version=version,
+        threshold=threshold_for(tenant=tenant, version=version),
+        policy=policy_for(tenant=tenant),
+        fit=latest_threshold_fit(tenant=tenant),
+        global_fit=global_calibration(version=version),
+        refit=Job.objects.filter(tenant=tenant, kind=Job.Type.CALIBRATION).order_by("-created_at", "-id").first(),
+    )

@@ -8,14 +8,16 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from jobmatch_site.admin_forms import add_domain_error
 from jobmatch_site.errors import DomainError
 from matching.models import Kind
+from matching.services import search
 from tenants.admin_scoping import TenantScopedAdmin
 
 from .errors import RulesError
 from .models import ExclusionRule, RuleChange
 from .selectors import rule_preview
-from .services import RULE_FIELDS, Actor, clean_rule, create_rule, delete_rule, set_rules_active, try_query, update_rule
+from .services import RULE_FIELDS, Actor, clean_rule, create_rule, delete_rule, set_rules_active, update_rule
 
 
 class ExclusionRuleForm(forms.ModelForm):
@@ -28,10 +30,7 @@ class ExclusionRuleForm(forms.ModelForm):
         try:
             clean_rule({name: data.get(name) for name in RULE_FIELDS if name in data})
         except RulesError as exc:
-            if exc.field in self.fields:
-                self.add_error(exc.field, exc.message)
-            else:
-                raise forms.ValidationError(exc.message) from None
+            add_domain_error(self, exc)
         return data
 
 
@@ -139,11 +138,13 @@ class ExclusionRuleAdmin(TenantScopedAdmin):
         if not self.has_view_permission(request) or request.tenant is None:
             return HttpResponse("a tenant admin tests queries against their own rules", status=403)
         text, kind = request.GET.get("text", "").strip(), request.GET.get("kind", Kind.VACANCIES.value)
-        trial, error = None, None
-        if text:
-            try:
-                trial = try_query(tenant=request.tenant, text=text, kind=kind)
-            except DomainError as exc:  # a bad kind, a text too long: shown above the results
+        result, error = None, None
+        if kind not in Kind.values:
+            error = "kind must be candidates or vacancies"
+        elif text:
+            try:  # the search a recruiter would run; its rule effects carry each rule's similarity to anchor A
+                result = search(tenant=request.tenant, target=Kind(kind), text=text, k=10)
+            except DomainError as exc:  # a text too long: shown above the results
                 error = exc.message
         context = {
             **self.admin_site.each_context(request),
@@ -152,7 +153,7 @@ class ExclusionRuleAdmin(TenantScopedAdmin):
             "text": text,
             "kind": kind,
             "kinds": [k.value for k in Kind],
-            "trial": trial,
+            "result": result,
             "error": error,
         }
         return TemplateResponse(request, "admin/rules/exclusionrule/test_query.html", context)

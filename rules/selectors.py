@@ -2,12 +2,11 @@
 
 from dataclasses import dataclass
 
-import numpy as np
 from django.db.models import QuerySet
 
 from matching.models import EncoderVersion, Kind, Record
-from matching.services.encoding import active_encoder_version
-from matching.services.search import SearchFilters, hnsw_search_settings, nearest_rows
+from matching.selectors import rows_within
+from matching.services import active_encoder_version
 from tenants.models import Tenant
 
 from .errors import RulesError
@@ -44,7 +43,8 @@ class AnchorHits:
 
 def rule_preview(*, tenant: Tenant, rule: ExclusionRule, limit: int = PREVIEW_ROWS) -> list[AnchorHits] | None:
     """Which vacancies and candidates fall inside anchor A and inside anchor B under the active encoder;
-    None while the rule has no anchors for that encoder (they are encoded on its next search or re-index)."""
+    None while the rule has no anchors for that encoder (encoded when the rule is saved and before each
+    re-index switch, so only a version switched by hand lacks them)."""
     version: EncoderVersion = active_encoder_version(tenant=tenant)
     anchor = RuleAnchor.objects.filter(tenant=tenant, rule=rule, encoder_version=version).first()
     if anchor is None:
@@ -55,16 +55,8 @@ def rule_preview(*, tenant: Tenant, rule: ExclusionRule, limit: int = PREVIEW_RO
         ("B", anchor.exclude_vector, rule.exclude_radius),
     ):
         for kind in Kind:
-            rows = nearest_rows(
-                tenant=tenant,
-                target=kind,
-                version=version,
-                query=np.asarray(vector, dtype=np.float32),
-                filters=SearchFilters(),
-                min_similarity=radius,
+            within = rows_within(
+                tenant=tenant, kind=kind, version=version, vector=vector, min_similarity=radius, limit=limit
             )
-            with hnsw_search_settings():
-                nearest = sorted(rows[:limit], key=lambda row: row.distance)
-            hits = [(row.record, 1.0 - row.distance) for row in nearest]
-            previews.append(AnchorHits(anchor=name, kind=kind, total=rows.count(), rows=hits))
+            previews.append(AnchorHits(anchor=name, kind=kind, total=within.total, rows=within.nearest))
     return previews

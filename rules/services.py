@@ -2,11 +2,14 @@
 
 A rule's radius is a cosine-similarity threshold; "inside an anchor" means similarity >= radius. A search finds
 the rules its query triggers with one vector query against the anchors of the tenant's active encoder
-(`triggered_rules`); matching/services/search.py then leaves out results inside each triggered rule's anchor B in
-the same SQL query that ranks them.
+(`triggered_rules`, reached through matching/services/exclusions.py, where rules/apps.py registers
+`RuleExclusions`); matching/services/search.py then leaves out results inside each triggered rule's anchor B in
+the same SQL query that ranks them. Anchors are encoded when a rule is saved and before a re-index switches a
+tenant to a new version, never by a search.
 """
 
 import hashlib
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -17,11 +20,15 @@ from django.db.models import F, Value
 from pgvector.django import CosineDistance
 
 from matching.models import EncoderVersion
-from matching.services.encoding import active_encoder_version, encoder_for
+from matching.services import active_encoder_version
+from matching.services.encoding import encoder_for
+from matching.services.exclusions import TriggeredRule
 from tenants.models import Tenant
 
 from .errors import RulesError
 from .models import ExclusionRule, RuleAnchor, RuleChange
+
+logger = logging.getLogger(__name__)
 
 RULE_FIELDS = ("name", "trigger_text", "trigger_radius", "exclude_text", "exclude_radius", "active", "note")
 TEXT_FIELDS = ("trigger_text", "exclude_text")
@@ -42,15 +49,6 @@ class Actor:
         if api_key is not None:
             return cls(name=f"api-key:{api_key.prefix}")
         return cls(name="system")
-
-
-@dataclass(frozen=True)
-class TriggeredRule:
-    rule_id: int
-    name: str
-    trigger_similarity: float  # the query's similarity to anchor A (>= the trigger radius)
-    exclude_vector: np.ndarray
-    exclude_radius: float
 
 
 def _radius(value: object, field: str) -> float:
@@ -213,19 +211,19 @@ def delete_rule(*, tenant: Tenant, rule: ExclusionRule, actor: Actor) -> None:
 
 
 def triggered_rules(*, tenant: Tenant, version: EncoderVersion, query: np.ndarray) -> list[TriggeredRule]:
-    """The tenant's active rules whose anchor A the query vector falls inside: one vector query over the anchors."""
-    missing = ExclusionRule.objects.filter(tenant=tenant, active=True).exclude(anchors__encoder_version=version)
-    if missing.exists():  # a version switched without re-encoding anchors: a rule must not silently stop applying
-        reencode_rule_anchors(tenant=tenant, version=version, rules=missing)
-    similarity = Value(1.0) - CosineDistance("trigger_vector", np.asarray(query, dtype=np.float32).tolist())
+    """The tenant's active rules whose anchor A the query vector falls inside: one vector query over the anchors.
+
+    A read: a rule without anchors under `version` (a version switched by hand, not by a re-index) is encoded in
+    memory for this query and logged, so it never silently stops applying and the search still writes nothing."""
+    query = np.asarray(query, dtype=np.float32)
+    similarity = Value(1.0) - CosineDistance("trigger_vector", query.tolist())
     anchors = (
         RuleAnchor.objects.filter(tenant=tenant, encoder_version=version, rule__active=True)
         .annotate(similarity=similarity)
         .filter(similarity__gte=F("rule__trigger_radius"))
         .values_list("rule_id", "rule__name", "similarity", "exclude_vector", "rule__exclude_radius")
-        .order_by("rule_id")
     )
-    return [
+    fired = [
         TriggeredRule(
             rule_id=rule_id,
             name=name,
@@ -235,26 +233,22 @@ def triggered_rules(*, tenant: Tenant, version: EncoderVersion, query: np.ndarra
         )
         for rule_id, name, sim, vector, radius in anchors
     ]
+    missing = list(ExclusionRule.objects.filter(tenant=tenant, active=True).exclude(anchors__encoder_version=version))
+    if missing:
+        logger.warning("%s rule(s) of %s lack anchors under %s: encoded per query", len(missing), tenant.slug, version)
+        texts = [text for rule in missing for text in (rule.trigger_text, rule.exclude_text)]
+        vectors, _ = encoder_for(version).encode(texts)
+        for i, rule in enumerate(missing):
+            if (sim := float(vectors[2 * i] @ query)) >= rule.trigger_radius:
+                fired.append(TriggeredRule(rule.id, rule.name, sim, vectors[2 * i + 1], rule.exclude_radius))
+    return sorted(fired, key=lambda rule: rule.rule_id)
 
 
-@dataclass(frozen=True)
-class QueryTrial:
-    """What a query would do now: the rules it fires (with its similarity to each anchor A) and the search."""
+class RuleExclusions:
+    """What search and re-index need of rules/ (matching.services.exclusions.ExclusionSource)."""
 
-    triggered: list[TriggeredRule]
-    result: object  # matching.services.SearchResult
+    def triggered(self, *, tenant: Tenant, version: EncoderVersion, query: np.ndarray) -> list[TriggeredRule]:
+        return triggered_rules(tenant=tenant, version=version, query=query)
 
-
-def try_query(*, tenant: Tenant, text: str, kind: str, k: int = 10) -> QueryTrial:
-    """Run a free-text search as a recruiter would, for the admin's "test a query" page."""
-    from matching.models import Kind
-    from matching.services.search import search
-
-    try:
-        target = Kind(kind)
-    except ValueError:
-        raise RulesError("kind must be candidates or vacancies", field="kind") from None
-    result = search(tenant=tenant, target=target, text=text, k=k)
-    version = active_encoder_version(tenant=tenant)
-    query, _ = encoder_for(version).encode([text.strip()])
-    return QueryTrial(triggered=triggered_rules(tenant=tenant, version=version, query=query[0]), result=result)
+    def prepare_version(self, *, tenant: Tenant, version: EncoderVersion) -> None:
+        reencode_rule_anchors(tenant=tenant, version=version)

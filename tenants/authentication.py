@@ -5,7 +5,7 @@ from rest_framework.request import Request
 
 from .models import ApiKey, Membership
 from .scoping import activate_tenant
-from .services import authenticate_api_key
+from .services import cross_tenant_authenticate_api_key
 
 ROLE_SCOPES = {
     Membership.Role.ADMIN: {"read", "write", "search", "admin"},
@@ -22,7 +22,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode(errors="replace")
         if not header.startswith(f"{self.keyword} "):
             return None
-        key = authenticate_api_key(raw=header[len(self.keyword) + 1 :])
+        key = cross_tenant_authenticate_api_key(raw=header[len(self.keyword) + 1 :])
         if key is None:
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
         request._request.tenant = key.tenant

@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from .models import Tenant
-from .scoping import _cross_tenant, _current_tenant_id, activate_cross_tenant
+from .scoping import activate_cross_tenant, activate_tenant, request_scope
 from .services import role_in, tenants_of
 
 SESSION_TENANT_KEY = "tenant_id"
@@ -21,8 +21,7 @@ class TenantMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.tenant, request.tenant_role = None, None
-        token, cross = _current_tenant_id.set(None), _cross_tenant.set(False)
-        try:
+        with request_scope():
             if request.user.is_authenticated:
                 self._enter_session_tenant(request)
                 if request.user.is_superuser and request.path.startswith(reverse("admin:index")):
@@ -30,9 +29,6 @@ class TenantMiddleware:
                     # (TenantScopedAdmin), and RLS must let them; the rest of the site stays scoped.
                     activate_cross_tenant()
             return self.get_response(request)
-        finally:
-            _cross_tenant.reset(cross)
-            _current_tenant_id.reset(token)
 
     @staticmethod
     def _enter_session_tenant(request: HttpRequest) -> None:
@@ -46,4 +42,4 @@ class TenantMiddleware:
             role = role_in(user=request.user, tenant_id=wanted)
             request.session[SESSION_TENANT_KEY] = wanted
         request.tenant, request.tenant_role = Tenant.objects.get(pk=wanted), role
-        _current_tenant_id.set(wanted)
+        activate_tenant(wanted)

@@ -5,7 +5,7 @@ import hmac
 import secrets
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from .errors import TenancyError
@@ -23,13 +23,12 @@ def get_tenant_by_slug(*, slug: str) -> Tenant:
         raise TenancyError(f"unknown tenant {slug!r}", field="tenant", status=404) from None
 
 
-def ensure_tenant(*, slug: str, name: str) -> Tenant:
-    """The tenant with this slug, created (with the default encoder active) when missing."""
-    from matching.services import ensure_base_encoder
-
-    tenant, created = Tenant.objects.get_or_create(slug=slug, defaults={"name": name})
-    if tenant.active_encoder_id is None:
-        tenant.active_encoder = ensure_base_encoder()
+def ensure_tenant(*, slug: str, name: str, encoder: models.Model | None = None) -> Tenant:
+    """The tenant with this slug, created when missing; `encoder` (an EncoderVersion, which the caller in matching/
+    chooses: tenants/ knows no encoders) becomes its active one if it has none yet."""
+    tenant, _ = Tenant.objects.get_or_create(slug=slug, defaults={"name": name})
+    if tenant.active_encoder_id is None and encoder is not None:
+        tenant.active_encoder = encoder
         tenant.save(update_fields=["active_encoder"])
     return tenant
 
@@ -91,7 +90,7 @@ def revoke_api_key(*, key: ApiKey) -> None:
             key.save(update_fields=["revoked_at"])
 
 
-def authenticate_api_key(*, raw: str) -> ApiKey | None:
+def cross_tenant_authenticate_api_key(*, raw: str) -> ApiKey | None:
     """The live key that `raw` is the plaintext of, or None; compared in constant time."""
     parts = raw.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:

@@ -12,6 +12,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from jobmatch_site import embedded
+from matching.services import ensure_base_encoder
 from tenants import rls
 from tenants.models import Tenant
 from tenants.services import create_api_key, ensure_tenant
@@ -46,12 +47,12 @@ def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:
 
 @pytest.fixture
 def acme(db) -> Tenant:
-    return ensure_tenant(slug="acme", name="Acme Recruiting")
+    return ensure_tenant(slug="acme", name="Acme Recruiting", encoder=ensure_base_encoder())
 
 
 @pytest.fixture
 def globex(db) -> Tenant:
-    return ensure_tenant(slug="globex", name="Globex Talent")
+    return ensure_tenant(slug="globex", name="Globex Talent", encoder=ensure_base_encoder())
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 from django.db import migrations
 
 from matching.ml.encoder import BASE_DIMENSION, BASE_ENCODER_NAME, BASE_MODEL
-from matching.vector_index import create_vector_indexes
+from matching.index_sql import create_vector_indexes
 
 
 def register_base_encoder(apps, schema_editor):

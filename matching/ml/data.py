@@ -5,14 +5,13 @@ never a negative pair. Labels that name several occupations are dropped: they wo
 The evaluation sets (JobBERT validation titles, Avature) never enter here.
 """
 
-import csv
 import hashlib
 import random
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-csv.field_size_limit(10_000_000)
+from ..reference_data import esco_titles, onet_titles
 
 
 @dataclass(frozen=True)
@@ -28,30 +27,6 @@ def file_sha256(path: Path) -> str:
 
 def _normal(text: str) -> str:
     return " ".join(text.lower().split())
-
-
-def esco_titles(path: Path, *, hidden: bool = True) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """{occupation uri: [preferred, alternative (and hidden) labels]}, {uri: description}."""
-    titles, descriptions = {}, {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            labels = [row["preferredLabel"]] + row["altLabels"].split("\n")
-            labels += row["hiddenLabels"].split("\n") if hidden else []
-            titles[row["conceptUri"]] = [label.strip() for label in labels if label.strip()]
-            descriptions[row["conceptUri"]] = row["description"].strip()
-    return titles, descriptions
-
-
-def onet_titles(path: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """{O*NET-SOC code: [occupation, alternate and reported titles]}, {code: description}."""
-    titles, descriptions = defaultdict(list), {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-            code = "onet:" + row["onetsoc_code"]
-            titles[code] += [t for t in (row["title"].strip(), row["short_title"].strip()) if t]
-            if row["title_type"] == "occupation":
-                descriptions[code] = row["description"].strip()
-    return dict(titles), descriptions
 
 
 def drop_ambiguous(titles: dict[str, list[str]]) -> tuple[dict[str, list[str]], int]:

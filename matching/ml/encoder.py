@@ -67,27 +67,30 @@ class TextEncoder:
 
 
 @lru_cache(maxsize=4)
-def _cached(artifact: str, device: str, backend: str, cache_dir: str | None) -> "TextEncoder | OnnxTextEncoder":
+def _cached(
+    artifact: str, device: str, backend: str, cache_dir: str | None, build: bool
+) -> "TextEncoder | OnnxTextEncoder":
     model_path = resolve_model_path(artifact)
     if backend != "torch" and device == "cpu" and cache_dir:
         from .onnx_encoder import ExportNotSupported, OnnxTextEncoder, build_onnx
 
         precision = "int8" if backend == "onnx-int8" else "fp32"
         try:
-            return OnnxTextEncoder(build_onnx(model_path, Path(cache_dir), precision=precision))
+            return OnnxTextEncoder(build_onnx(model_path, Path(cache_dir), precision=precision, build=build))
         except ExportNotSupported as exc:  # e.g. a trained SoftmaxGroupHead: its confidence needs the torch module
             logger.warning("encoder %s served by torch, not %s: %s", artifact, backend, exc)
     return TextEncoder(model_path, device=device)
 
 
 def load_encoder(
-    artifact: str, *, device: str = "cpu", backend: str = "torch", cache_dir: Path | None = None
+    artifact: str, *, device: str = "cpu", backend: str = "torch", cache_dir: Path | None = None, build: bool = True
 ) -> "TextEncoder | OnnxTextEncoder":
     """One loaded copy per process and artifact (loading takes seconds; workers encode many batches).
 
-    backend "onnx" / "onnx-int8" builds (once, into cache_dir) and serves the ONNX export (fp32 / int8) on CPU; a
-    model that cannot be exported is served by torch, with a warning in the log."""
+    backend "onnx" / "onnx-int8" builds (once, into cache_dir; with build=False a missing export raises
+    ExportNotBuilt instead) and serves the ONNX export (fp32 / int8) on CPU; a model that cannot be exported is
+    served by torch, with a warning in the log."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown encoder backend {backend!r} (known: {', '.join(BACKENDS)})")
     with _load_lock:
-        return _cached(artifact, device, backend, str(cache_dir) if cache_dir else None)
+        return _cached(artifact, device, backend, str(cache_dir) if cache_dir else None, build)

@@ -23,9 +23,10 @@ def batch_wide_pair_loss(
 ) -> Tensor:
     """The seed's loss: every negative pair in the batch is penalised when it scores above any positive pair.
 
-    For each positive pair k: softplus(logsumexp over all B^2 negative pairs of scale*(s_n + margin) - scale*s_k),
-    a smooth form of sum_n max(0, s_n + margin - s_k): about B^2 comparisons per positive, N*B^2 per epoch of N
-    batches, where an in-batch softmax compares each anchor with its own row's B candidates only.
+    For each positive pair k: softplus(logsumexp over the batch's B^2 - B negative pairs (fewer where groups mask
+    twins) of scale*(s_n + margin) - scale*s_k), a smooth form of sum_n max(0, s_n + margin - s_k): B^2 - B
+    comparisons per positive, B*(B^2 - B) per batch, where an in-batch softmax compares each anchor with its own
+    row's B candidates only (B^2 per batch).
     """
     sims, negative, _ = _similarities(anchors, positives, groups)
     if not negative.any():

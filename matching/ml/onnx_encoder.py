@@ -13,13 +13,17 @@ vector is then the same alone or in any batch, and closer to fp32.
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+logger = logging.getLogger(__name__)
 EXPORT_FORMAT = 2  # bump when the exported graph or the quantisation changes: old caches are then rebuilt
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _SOURCE_FILES = ("modules.json", "config.json", "sentence_bert_config.json", "tokenizer.json", "model.safetensors")
@@ -27,6 +31,10 @@ _SOURCE_FILES = ("modules.json", "config.json", "sentence_bert_config.json", "to
 
 class ExportNotSupported(Exception):
     """The model is not a plain transformer + mean pooling (+ normalise), e.g. a trained SoftmaxGroupHead."""
+
+
+class ExportNotBuilt(Exception):
+    """The export is missing and this process may not build it (a web process: exports are built at start-up)."""
 
 
 def check_exportable(model_path: Path) -> None:
@@ -54,6 +62,25 @@ def artifact_key(model_path: Path) -> str:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
     return digest.hexdigest()[:16]
+
+
+@contextmanager
+def _quiet_build() -> Iterator[None]:
+    """A build's chatter (transformers' load report and progress bar, ~150 lines of ONNX Runtime's quantiser notes)
+    goes to DEBUG: a newcomer's first `make run` shows what they need, the URL. Failures still raise."""
+    import transformers
+
+    root, verbosity = logging.getLogger(), transformers.logging.get_verbosity()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        transformers.logging.set_verbosity(verbosity)
+        transformers.logging.enable_progress_bar()
 
 
 def _export_fp32(model_path: Path, out: Path) -> None:
@@ -177,14 +204,17 @@ def _quantize_activations_per_row(source: Path, out: Path) -> None:
 PRECISIONS = ("fp32", "int8")
 
 
-def build_onnx(model_path: Path, cache_dir: Path, *, precision: str) -> Path:
-    """The cached artifact folder for this model and precision, built first if missing (once, under a file lock)."""
+def build_onnx(model_path: Path, cache_dir: Path, *, precision: str, build: bool = True) -> Path:
+    """The cached artifact folder for this model and precision, built first if missing (once, under a file lock;
+    with build=False a missing one raises ExportNotBuilt)."""
     check_exportable(model_path)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}")
     target = cache_dir / f"{artifact_key(model_path)}-{precision}"
     if (target / "model.onnx").exists():
         return target
+    if not build:
+        raise ExportNotBuilt(f"{target} is not built yet")
     cache_dir.mkdir(parents=True, exist_ok=True)
     with open(cache_dir / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two web workers and a Celery worker may all start cold
@@ -194,33 +224,38 @@ def build_onnx(model_path: Path, cache_dir: Path, *, precision: str) -> Path:
 
         work = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".build-"))
         work.chmod(0o755)  # mkdtemp makes it private; other local users (a worker under another uid) read it too
+        logger.info("building the %s ONNX export of %s (once, into %s)", precision, model_path, cache_dir)
         try:
-            _export_fp32(model_path, work / "model_fp32.onnx")
-            if precision == "int8":
-                # Signed weights, one scale per output channel: per-tensor scales cost 0.01-0.03 mean cosine to
-                # fp32 on job titles, per-channel keeps it above 0.99 at the same speed (measured while choosing).
-                quantize_dynamic(
-                    work / "model_fp32.onnx", work / "model_dynamic.onnx", weight_type=QuantType.QInt8, per_channel=True
-                )
-                _quantize_activations_per_row(work / "model_dynamic.onnx", work / "model.onnx")
-                for name in ("model_fp32.onnx", "model_dynamic.onnx"):
-                    (work / name).unlink()
-            else:
-                (work / "model_fp32.onnx").rename(work / "model.onnx")
-            for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
-                if (model_path / name).exists():
-                    shutil.copy(model_path / name, work / name)
-            bert_config = json.loads((model_path / "sentence_bert_config.json").read_text())
-            modules = json.loads((model_path / "modules.json").read_text())
-            meta = {
-                "source": str(model_path),
-                "format": EXPORT_FORMAT,
-                "precision": precision,
-                "max_seq_length": int(bert_config.get("max_seq_length", 256)),
-                "normalize": modules[-1]["type"].endswith("Normalize"),
-            }
-            (work / "encoder.json").write_text(json.dumps(meta, indent=2))
-            os.replace(work, target)
+            with _quiet_build():
+                _export_fp32(model_path, work / "model_fp32.onnx")
+                if precision == "int8":
+                    # Signed weights, one scale per output channel: per-tensor scales cost 0.01-0.03 mean cosine to
+                    # fp32 on job titles, per-channel keeps it above 0.99 at the same speed (measured while choosing).
+                    quantize_dynamic(
+                        work / "model_fp32.onnx",
+                        work / "model_dynamic.onnx",
+                        weight_type=QuantType.QInt8,
+                        per_channel=True,
+                    )
+                    _quantize_activations_per_row(work / "model_dynamic.onnx", work / "model.onnx")
+                    for name in ("model_fp32.onnx", "model_dynamic.onnx"):
+                        (work / name).unlink()
+                else:
+                    (work / "model_fp32.onnx").rename(work / "model.onnx")
+                for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+                    if (model_path / name).exists():
+                        shutil.copy(model_path / name, work / name)
+                bert_config = json.loads((model_path / "sentence_bert_config.json").read_text())
+                modules = json.loads((model_path / "modules.json").read_text())
+                meta = {
+                    "source": str(model_path),
+                    "format": EXPORT_FORMAT,
+                    "precision": precision,
+                    "max_seq_length": int(bert_config.get("max_seq_length", 256)),
+                    "normalize": modules[-1]["type"].endswith("Normalize"),
+                }
+                (work / "encoder.json").write_text(json.dumps(meta, indent=2))
+                os.replace(work, target)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return target

@@ -6,6 +6,7 @@ from .calibration import (
     Threshold,
     calibrate_tenant,
     refit_tenants_with_new_feedback,
+    request_refit,
     set_policy,
     threshold_for,
 )
@@ -13,7 +14,6 @@ from .encoding import (
     active_encoder_version,
     encode_records,
     encoded_counts,
-    ensure_base_encoder,
     queue_encoding,
     sweep_unencoded,
 )
@@ -31,6 +31,7 @@ from .records import (
     upsert_records,
 )
 from .search import MAX_K, Match, RuleEffect, SearchFilters, SearchResult, search
+from .versions import ensure_base_encoder, prepare_versions
 
 __all__ = [
     "MAX_BULK_ROWS",
@@ -54,6 +55,8 @@ __all__ = [
     "labelled_pairs",
     "record_feedback",
     "refit_tenants_with_new_feedback",
+    "request_refit",
+    "prepare_versions",
     "set_policy",
     "threshold_for",
     "clean_record",

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from jobmatch_site import queue
 from tenants.models import Tenant
 from tenants.scoping import cross_tenant_scope, tenant_scope
 
+from .. import task_names
 from ..errors import MatchingError
 from ..ml.metrics import opis
 from ..ml.thresholds import fit_threshold
@@ -30,6 +30,7 @@ from ..models import (
     EncoderVersion,
     Feedback,
     GlobalCalibration,
+    Job,
     Kind,
     ThresholdFit,
 )
@@ -44,7 +45,6 @@ logger = logging.getLogger(__name__)
 # (p90 0.080), with 10 of each 0.084 / 0.047 (p90 0.125); doubling to 100 gains only 0.001 (p90 0.007). 50 is where
 # the curve flattens: fewer labels give a threshold that is mostly noise.
 MIN_LABELS_PER_CLASS = 50
-_requested_global: set[int] = set()  # versions whose global fit this process already asked a worker for
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class CalibrationReport:
     n_good: int
     n_bad: int
     threshold: Threshold | None  # what searches use now
-    opis_tenants: float | None = None  # an operator figure (see opis_across_tenants): never shown to a tenant
+    opis_tenants: float | None = None  # an operator figure (see cross_tenant_opis): never shown to a tenant
 
 
 def policy_for(*, tenant: Tenant) -> CalibrationPolicy:
@@ -117,32 +117,9 @@ def threshold_for(*, tenant: Tenant, version: EncoderVersion) -> Threshold | Non
     if fit is not None:
         return Threshold(value=fit, source="tenant")
     calibration = GlobalCalibration.objects.filter(encoder_version=version).first()
-    if calibration is None and getattr(settings, "CALIBRATE_GLOBAL_ON_DEMAND", True):
-        from .global_calibration import load_shipped_global_calibration  # it imports this module's neighbours
-
-        calibration = load_shipped_global_calibration(version)
-    if calibration is None:
-        _request_global_calibration(version)
+    if calibration is None:  # fitted when the version was registered, or by the worker soon (versions.py)
         return None
     return Threshold(value=_global_threshold(calibration, policy_for(tenant=tenant)), source="global")
-
-
-def _request_global_calibration(version: EncoderVersion) -> None:
-    """Ask a worker for the version's global fit (30-60 s of encoding): once per process, never in the request."""
-    if not getattr(settings, "CALIBRATE_GLOBAL_ON_DEMAND", True) or version.id in _requested_global:
-        return
-    _requested_global.add(version.id)
-
-    def send() -> None:
-        from ..tasks import calibrate_global_task
-
-        try:
-            calibrate_global_task.delay(version.id)
-        except Exception:  # the beat's refit task fills it in later
-            logger.warning("broker unavailable; global calibration of %s left for the periodic refit", version)
-            _requested_global.discard(version.id)
-
-    transaction.on_commit(send)
 
 
 def labelled_set(*, tenant: Tenant, version: EncoderVersion) -> LabelledSet:
@@ -167,7 +144,7 @@ def labelled_set(*, tenant: Tenant, version: EncoderVersion) -> LabelledSet:
     )
 
 
-def opis_across_tenants(*, version: EncoderVersion) -> float | None:
+def cross_tenant_opis(*, version: EncoderVersion) -> float | None:
     """OPIS with each tenant as a class, over the labelled pairs of every tenant serving `version` whose vectors are
     stored: does one threshold mean the same thing for every customer? Stored on the version's GlobalCalibration
     (operators see it; tenants never do) and logged. Reads across tenants on purpose: an operator figure."""
@@ -249,9 +226,45 @@ def calibrate_tenant(
         fit.recall,
         "in use" if fit.sufficient else f"global kept (< {MIN_LABELS_PER_CLASS} per class)",
         _fmt(fit.opis_groups),
-        _fmt(across := opis_across_tenants(version=version)),
+        _fmt(across := cross_tenant_opis(version=version)),
     )
     return CalibrationReport(tenant, fit, n_good, n_bad, threshold_for(tenant=tenant, version=version), across)
+
+
+def request_refit(*, tenant: Tenant) -> Job:
+    """The one way an edge refits a tenant's threshold: a worker does it (encoding pairs and scanning every tenant's
+    marks takes too long for a request); the Job carries its state and, at the end, what searches use now. A refit
+    already waiting is returned instead of queueing a second."""
+    waiting = Job.objects.filter(tenant=tenant, kind=Job.Type.CALIBRATION, status=Job.Status.QUEUED).first()
+    if waiting is not None:
+        return waiting
+    job = Job.objects.create(tenant=tenant, kind=Job.Type.CALIBRATION, total=1)
+    queue.send_on_commit(task_names.CALIBRATE_TENANT, tenant.id, job.id)
+    return job
+
+
+def run_refit_job(*, tenant: Tenant, job: Job) -> CalibrationReport | None:
+    """The worker's half of request_refit; a job that already ran is left as it is."""
+    if job.status in (Job.Status.DONE, Job.Status.FAILED):
+        return None
+    job.status = Job.Status.RUNNING
+    job.save(update_fields=["status", "updated_at"])
+    report = calibrate_tenant(tenant=tenant)
+    job.status, job.done, job.finished_at = Job.Status.DONE, 1, timezone.now()
+    job.message = refit_summary(report)
+    job.save(update_fields=["status", "done", "finished_at", "message", "updated_at"])
+    return report
+
+
+def refit_summary(report: CalibrationReport) -> str:
+    """What a refit did, in a recruiter's words (the job page and the calibration page show it)."""
+    threshold = report.threshold
+    used = "no threshold yet" if threshold is None else f"{threshold.value:.3f} ({threshold.source})"
+    marks = f"{report.n_good} good / {report.n_bad} bad marks"
+    if report.fit is None:
+        return f"{marks}: nothing to fit yet; searches use {used}"
+    kept = "in use" if report.fit.sufficient else f"not used yet (needs {MIN_LABELS_PER_CLASS} good and bad marks)"
+    return f"fitted {report.fit.threshold:.3f} on {marks}, {kept}; searches use {used}"
 
 
 def _fmt(value: float | None) -> str:

@@ -14,14 +14,15 @@ from django.utils import timezone
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
+from jobmatch_site import queue
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 
+from .. import task_names
 from ..errors import MatchingError
-from ..ml.encoder import BASE_DIMENSION, BASE_ENCODER_NAME, BASE_MODEL, TextEncoder, load_encoder
-from ..ml.onnx_encoder import OnnxTextEncoder
+from ..ml.encoder import TextEncoder, load_encoder
+from ..ml.onnx_encoder import ExportNotBuilt, OnnxTextEncoder
 from ..models import EncoderVersion, Kind
-from ..vector_index import create_vector_indexes
 
 logger = logging.getLogger(__name__)
 
@@ -32,30 +33,34 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def ensure_base_encoder() -> EncoderVersion:
-    """The untuned all-MiniLM-L6-v2 from its wheel, registered with its HNSW indexes."""
-    version, created = EncoderVersion.objects.get_or_create(
-        name=BASE_ENCODER_NAME,
-        defaults={"dimension": BASE_DIMENSION, "artifact_path": BASE_MODEL, "config": {"base": "all-MiniLM-L6-v2"}},
-    )
-    if created:
-        create_vector_indexes(connection, version_id=version.id, dimension=version.dimension)
-    return version
-
-
 def active_encoder_version(*, tenant: Tenant) -> EncoderVersion:
     if tenant.active_encoder_id is None:
         raise MatchingError(f"tenant {tenant.slug} has no active encoder", status=409)
     return tenant.active_encoder
 
 
+_builds_allowed = True  # False in web processes (wsgi.py): exports are built at start-up or by a worker
+
+
+def forbid_encoder_builds() -> None:
+    """This process serves requests: it loads ONNX exports but never builds one (seconds of CPU, files written)."""
+    global _builds_allowed
+    _builds_allowed = False
+
+
 def served_encoder(artifact: str) -> TextEncoder | OnnxTextEncoder:
     """The encoder as the product serves it: on the configured backend (ENCODER_BACKEND)."""
-    return load_encoder(artifact, backend=settings.ENCODER_BACKEND, cache_dir=settings.ENCODER_CACHE_DIR)
+    return load_encoder(
+        artifact, backend=settings.ENCODER_BACKEND, cache_dir=settings.ENCODER_CACHE_DIR, build=_builds_allowed
+    )
 
 
 def encoder_for(version: EncoderVersion) -> TextEncoder | OnnxTextEncoder:
-    encoder = served_encoder(version.artifact_path)
+    try:
+        encoder = served_encoder(version.artifact_path)
+    except ExportNotBuilt:  # a version registered since start-up whose worker has not built it yet
+        queue.send(task_names.PREPARE_ENCODER, version.id)
+        raise MatchingError(f"encoder {version.name} is being prepared; try again in a minute", status=503) from None
     if encoder.dimension != version.dimension:
         raise MatchingError(f"encoder {version.name} produces {encoder.dimension} dimensions, not {version.dimension}")
     return encoder
@@ -68,13 +73,11 @@ def queue_encoding(*, tenant_id: int, kind: Kind, record_ids: Iterable[int], ver
         return
 
     def send() -> None:
-        from ..tasks import encode_records_task
-
         for start in range(0, len(ids), ENCODE_CHUNK):
-            try:
-                encode_records_task.delay(tenant_id, kind.value, ids[start : start + ENCODE_CHUNK], version_id)
-            except Exception:  # the write is committed; the periodic sweep re-queues what the broker missed
-                logger.warning("broker unavailable; %s %s rows left for the sweep", len(ids) - start, kind.value)
+            chunk = ids[start : start + ENCODE_CHUNK]
+            if not queue.send(task_names.ENCODE_RECORDS, tenant_id, kind.value, chunk, version_id):
+                # the write is committed; the periodic sweep re-queues what the broker missed
+                logger.warning("%s %s rows left for the sweep", len(ids) - start, kind.value)
                 return
 
     transaction.on_commit(send)

@@ -13,6 +13,7 @@ from ..ml.encoder import BASE_MODEL
 from ..ml.evaluation import Corpus, build_corpus, evaluate_scores, id_scores
 from ..ml.heads import CONFIDENCE_POOL, loss_scale, softmax_confidence
 from ..models import EncoderVersion
+from ..reference_data import esco_titles
 from .encoding import served_encoder
 
 BASE, LEXICAL = "base", "lexical"
@@ -119,8 +120,6 @@ def evaluate(*, queries: Path, corpus: Path, encoder: str | None = None, batch_s
 def write_eval_sets(*, out: Path, esco: Path, jobbert: Path, preferred_only: bool = False) -> int:
     """C.csv (ESCO ids with preferred + alternative labels as rows) and Q.csv (JobBERT titles -> ESCO URI) under
     `out`; returns the number of corpus ids. Hidden labels are search aids, not names: left out."""
-    from ..ml.data import esco_titles
-
     for path in (esco, jobbert):
         if not path.is_file():
             raise MatchingError(f"no such file: {path}", field="file")

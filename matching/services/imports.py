@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from jobmatch_site import queue
 from tenants.models import Tenant
 
+from .. import task_names
 from ..errors import MatchingError
 from ..models import ImportUpload, Job, Kind
 from .records import MAX_BULK_ROWS, clean_record, upsert_records
@@ -101,17 +103,18 @@ def start_import(*, tenant: Tenant, kind: Kind, raw: bytes, filename: str = "") 
     check_csv(raw)
     with transaction.atomic():
         job = Job.objects.create(
-            tenant=tenant, kind=Job.Kind.IMPORT, params={"kind": kind.value, "filename": filename[:200]}
+            tenant=tenant, kind=Job.Type.IMPORT, params={"kind": kind.value, "filename": filename[:200]}
         )
         ImportUpload.objects.create(tenant=tenant, job=job, data=raw)
-        transaction.on_commit(lambda: _queue(tenant.id, job.id))
+        transaction.on_commit(lambda: _queue(job))
     return job
 
 
-def _queue(tenant_id: int, job_id: int) -> None:
-    from ..tasks import import_csv_task
-
-    import_csv_task.delay(tenant_id, job_id)
+def _queue(job: Job) -> None:
+    if not queue.send(task_names.IMPORT_CSV, job.tenant_id, job.id):  # the upload is stored; say what happened
+        job.status, job.finished_at = Job.Status.FAILED, timezone.now()
+        job.message = "the task queue is unreachable: upload the file again in a minute"
+        job.save(update_fields=["status", "finished_at", "message"])
 
 
 def run_import_job(*, tenant: Tenant, job: Job) -> Job:

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 from django.db import transaction
 
+from tenants.models import Tenant
+
 from ..errors import MatchingError
 from ..models import CEFR_LEVELS, Kind, Record
 from .encoding import queue_encoding
@@ -173,8 +175,11 @@ def update_record(*, tenant, kind: Kind, record: Record, data: Mapping, partial:
     return record
 
 
-def delete_record(*, record: Record) -> None:
-    record.delete()  # its embeddings go with it (CASCADE)
+def delete_record(*, tenant: Tenant, record: Record) -> None:
+    """Delete the tenant's row; its embeddings go with it (CASCADE)."""
+    if record.tenant_id != tenant.id:
+        raise MatchingError("not found", status=404)  # same answer as an id that never existed
+    record.delete()
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,15 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from jobmatch_site import queue
 from tenants.models import Tenant
 from tenants.scoping import cross_tenant_scope
 
+from .. import task_names
 from ..errors import MatchingError
 from ..models import EncoderVersion, Job, Kind
 from .encoding import encode_records, stale_records
+from .exclusions import exclusion_source
 from .vector_indexes import build_indexes, missing_before_switch
 
 logger = logging.getLogger(__name__)
@@ -52,14 +55,14 @@ def _create_job(*, tenant: Tenant, version: EncoderVersion) -> Job:
     if tenant.active_encoder_id == version.id:
         raise MatchingError(f"{tenant.slug} already serves {version.name}", field="encoder", status=409)
     running = Job.objects.filter(
-        tenant=tenant, kind=Job.Kind.REINDEX, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+        tenant=tenant, kind=Job.Type.REINDEX, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
     )
     if running.exists():
         raise MatchingError("a re-index is already running for this tenant", field="encoder", status=409)
     total, stale = _remaining(tenant, version)
     return Job.objects.create(
         tenant=tenant,
-        kind=Job.Kind.REINDEX,
+        kind=Job.Type.REINDEX,
         total=total,
         done=total - stale,
         params={"version_id": version.id, "version": version.name, "step": 0},
@@ -67,9 +70,7 @@ def _create_job(*, tenant: Tenant, version: EncoderVersion) -> Job:
 
 
 def _enqueue_step(job: Job) -> None:
-    from ..tasks import reindex_step_task
-
-    reindex_step_task.delay(job.tenant_id, job.id, job.params["step"])
+    queue.send(task_names.REINDEX_STEP, job.tenant_id, job.id, job.params["step"])
 
 
 def reindex_step(*, tenant: Tenant, job: Job, step: int, batch_size: int = REINDEX_BATCH) -> bool | None:
@@ -116,9 +117,8 @@ def _switch(*, tenant: Tenant, job: Job, version: EncoderVersion) -> bool:
         job.params = job.params | {"step": job.params["step"] + 1}
         job.save()
         return False
-    from rules.services import reencode_rule_anchors  # rules/ builds on matching/, not the other way round
-
-    reencode_rule_anchors(tenant=locked, version=version)  # rules keep firing from the first search on the new version
+    # Rules keep firing from the first search on the new version (rules/ registers this; see exclusions.py).
+    exclusion_source().prepare_version(tenant=locked, version=version)
     previous = locked.active_encoder
     locked.active_encoder = version
     locked.save(update_fields=["active_encoder"])
@@ -148,18 +148,18 @@ def _open_job(tenant: Tenant, version: EncoderVersion) -> Job | None:
     """A re-index to the same version left unfinished (a crashed command or worker): resume it."""
     return Job.objects.filter(
         tenant=tenant,
-        kind=Job.Kind.REINDEX,
+        kind=Job.Type.REINDEX,
         params__version_id=version.id,
         status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
     ).first()
 
 
-def resume_stalled_reindexes() -> int:
+def cross_tenant_resume_stalled_reindexes() -> int:
     """Re-queue the current step of jobs that made no progress for a while (a chain broken by a crash)."""
     with cross_tenant_scope():  # an operator path across tenants, explicit for row-level security too
         stalled = list(
             Job.unscoped.filter(
-                kind=Job.Kind.REINDEX,
+                kind=Job.Type.REINDEX,
                 status__in=[Job.Status.QUEUED, Job.Status.RUNNING],
                 updated_at__lt=timezone.now() - STALLED_AFTER,
             )

@@ -11,7 +11,6 @@ from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from pgvector.django import CosineDistance, VectorField
 
-from rules.services import TriggeredRule, triggered_rules
 from tenants.models import Tenant
 
 from ..errors import MatchingError
@@ -19,6 +18,7 @@ from ..ml.heads import CONFIDENCE_POOL, loss_scale, softmax_confidence
 from ..models import CEFR_LEVELS, EncoderVersion, Kind, Record
 from .calibration import Threshold, threshold_for
 from .encoding import active_encoder_version, encoder_for, text_hash
+from .exclusions import TriggeredRule, exclusion_source
 from .records import MAX_DESCRIPTION_CHARS, parse_languages
 
 MAX_K = 100
@@ -93,6 +93,7 @@ class RuleEffect:
     rule_id: int
     rule: str
     removed: int
+    trigger_similarity: float  # the query's similarity to the rule's anchor A
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def search(
             raise MatchingError(f"text must be 1 to {MAX_DESCRIPTION_CHARS} characters", field="text")
         query = encoder_for(version).encode([text])[0][0]
     filters = filters or SearchFilters()
-    rules = triggered_rules(tenant=tenant, version=version, query=query)
+    rules = exclusion_source().triggered(tenant=tenant, version=version, query=query)
     threshold = threshold_for(tenant=tenant, version=version)
     hits = (
         []
@@ -201,7 +202,15 @@ def rule_effects(
     rows = target.embedding_model.objects.filter(tenant=tenant, encoder_version=version).filter(filters.as_q())
     rows = _with_anchor_similarities(rows, rules, version)
     counts = rows.aggregate(**{f"r{rule.rule_id}": Count("pk", filter=_inside_anchor(rule)) for rule in rules})
-    return [RuleEffect(rule_id=rule.rule_id, rule=rule.name, removed=counts[f"r{rule.rule_id}"]) for rule in rules]
+    return [
+        RuleEffect(
+            rule_id=rule.rule_id,
+            rule=rule.name,
+            removed=counts[f"r{rule.rule_id}"],
+            trigger_similarity=rule.trigger_similarity,
+        )
+        for rule in rules
+    ]
 
 
 def nearest_rows(
@@ -219,7 +228,7 @@ def nearest_rows(
     min_similarity. Through the HNSW index unless `exact` (slice it inside hnsw_search_settings() then): the
     iterative index scan keeps walking until k rows pass these conditions, so excluding rows never shortens the top
     k while k rows remain."""
-    # The index's cast and version predicate (vector_index.py) let the planner use it; ordering by the bare column
+    # The index's cast and version predicate (index_sql.py) let the planner use it; ordering by the bare column
     # cannot match the index expression, so the exact query keeps the btree/GIN filter indexes and skips the graph.
     column = "vector" if exact else Cast("vector", VectorField(dimensions=version.dimension))
     distance = CosineDistance(column, query.tolist())

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
 
+from jobmatch_site import queue
 from tenants.models import Tenant
 
+from .. import task_names
 from ..models import EncoderVersion, Kind
-from .demo import ISCO_MAJOR_GROUPS, load_esco_occupations
+from ..reference_data import ISCO_MAJOR_GROUPS, esco_occupations
 from .encoding import active_encoder_version, encoder_for
 
 GROUP_NAMES = ISCO_MAJOR_GROUPS
@@ -46,7 +47,7 @@ class MapPoint:
 
 @cache  # the shipped CSV does not change while the process runs; parsing it is ~0.1 s a page view
 def _esco() -> tuple[list[str], list[str]]:
-    known = [o for o in load_esco_occupations() if o.label and o.isco_group]
+    known = [o for o in esco_occupations() if o.label and o.isco_group]
     return [o.label for o in known], [o.isco_group[0] for o in known]
 
 
@@ -117,8 +118,6 @@ def _pca_2d(vectors: np.ndarray) -> np.ndarray:
 
 def request_preparation(version: EncoderVersion) -> None:
     """Queue the occupation vectors' encoding on a worker (after the current transaction commits)."""
-    from ..tasks import prepare_talent_map_task
-
     if time.monotonic() - _requested.get(version.pk, -ASK_AGAIN_AFTER_S) >= ASK_AGAIN_AFTER_S:
         _requested[version.pk] = time.monotonic()
-        transaction.on_commit(lambda: prepare_talent_map_task.delay(version.pk))
+        queue.send_on_commit(task_names.PREPARE_TALENT_MAP, version.pk)

@@ -19,10 +19,9 @@ from ..ml.data import Pair, ontology_pairs
 from ..ml.encoder import BASE_MODEL, resolve_model_path
 from ..ml.train import TrainConfig, train
 from ..models import EncoderVersion, Job, Kind
-from .demo import DATA_DIR
+from ..reference_data import ESCO_CSV, JOBBERT_VALIDATION_CSV, ONET_TSV
+from .versions import prepare_global_threshold
 
-ESCO_CSV = DATA_DIR / "esco_v1.1.1_occupations_en.csv"
-ONET_TSV = DATA_DIR / "onet_27.0_titles.tsv"
 JOB_UPDATE_S = 2.0
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -88,6 +87,7 @@ def train_encoder(
     )
     # No HNSW index yet: built over the rows once a tenant or the version is large enough to use one
     # (vector_indexes.py).
+    prepare_global_threshold(version=version)  # a worker fits it, so the first search after a switch has one
     if evaluate_after:
         version.metrics = validation_metrics(version=version)
         version.save(update_fields=["metrics"])
@@ -104,7 +104,7 @@ def _training_jobs(*, tenants: list[Tenant], name: str) -> list[Job]:
         with tenant_scope(tenant.id):
             jobs.append(
                 Job.objects.create(
-                    tenant=tenant, kind=Job.Kind.TRAINING, status=Job.Status.RUNNING, params={"name": name}
+                    tenant=tenant, kind=Job.Type.TRAINING, status=Job.Status.RUNNING, params={"name": name}
                 )
             )
     return jobs
@@ -144,5 +144,5 @@ def validation_metrics(*, version: EncoderVersion) -> dict:
     from .evaluation import evaluate, write_eval_sets
 
     with tempfile.TemporaryDirectory() as folder:
-        write_eval_sets(out=Path(folder), esco=ESCO_CSV, jobbert=DATA_DIR / "jobbert_eval_validation_en.csv")
+        write_eval_sets(out=Path(folder), esco=ESCO_CSV, jobbert=JOBBERT_VALIDATION_CSV)
         return evaluate(queries=Path(folder) / "Q.csv", corpus=Path(folder) / "C.csv", encoder=version.name)

@@ -1,7 +1,7 @@
 """HNSW indexes, built only where a search can use one: a search that keeps at most SEARCH_EXACT_MAX_ROWS rows is
 ranked exactly (services/search.py), so small tenants need no graph at all.
 
-- A large tenant gets its own graph (vector_index.py) for its active version, and a re-index builds it before the
+- A large tenant gets its own graph (index_sql.py) for its active version, and a re-index builds it before the
   switch. Once a tenant is a minority of a big table, the shared graph serves its filtered searches poorly
   (bench/search.py).
 - A version gets its shared graphs once more than that many of its rows belong to tenants on it. They serve a
@@ -24,8 +24,8 @@ from django.utils import timezone
 from tenants.rls import as_owner
 from tenants.scoping import cross_tenant_scope
 
+from ..index_sql import EMBEDDING_TABLES, index_name, index_sql, tenant_index_name, tenant_index_sql
 from ..models import EncoderVersion, Job
-from ..vector_index import EMBEDDING_TABLES, index_name, index_sql, tenant_index_name, tenant_index_sql
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def build_indexes(indexes: list[VectorIndex]) -> list[VectorIndex]:
     return indexes
 
 
-def ensure_indexes() -> list[VectorIndex]:
+def cross_tenant_ensure_indexes() -> list[VectorIndex]:
     """Periodic: build what missing_indexes() lists; returns what was built."""
     _outside_transaction()
     return build_indexes(missing_indexes())
@@ -149,7 +149,7 @@ def _quiet_tenants(keep: timedelta) -> set[int]:
     """Tenants with no re-index open and none finished within `keep`: their last switch is old enough that a
     rollback is no longer the cheap path (a rollback inside it re-encodes only the rows edited since)."""
     with cross_tenant_scope():
-        jobs = Job.unscoped.filter(kind=Job.Kind.REINDEX)
+        jobs = Job.unscoped.filter(kind=Job.Type.REINDEX)
         busy = set(jobs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).values_list("tenant_id", flat=True))
         busy |= set(jobs.filter(finished_at__gt=timezone.now() - keep).values_list("tenant_id", flat=True))
     with as_owner(), connection.cursor() as cursor:
@@ -157,7 +157,7 @@ def _quiet_tenants(keep: timedelta) -> set[int]:
         return {tenant for (tenant,) in cursor.fetchall()} - busy
 
 
-def retired_vectors(*, keep: timedelta | None = None) -> list[RetiredVectors]:
+def cross_tenant_retired_vectors(*, keep: timedelta | None = None) -> list[RetiredVectors]:
     """Vectors no search reads any more: a tenant's rows under versions other than its active one, once the switch
     is older than `keep` (RETIRED_VECTORS_KEEP_S) and no re-index of the tenant is open (whose new rows they are)."""
     keep = timedelta(seconds=settings.RETIRED_VECTORS_KEEP_S) if keep is None else keep
@@ -185,12 +185,12 @@ def retired_vectors(*, keep: timedelta | None = None) -> list[RetiredVectors]:
     ]
 
 
-def retire_vectors(*, keep: timedelta | None = None) -> list[RetiredVectors]:
+def cross_tenant_retire_vectors(*, keep: timedelta | None = None) -> list[RetiredVectors]:
     """Periodic: delete the vectors of versions tenants left, then their own graphs of them (as the owner: an
     operator path across tenants). Search reads only a tenant's active version, so nothing served changes."""
     _outside_transaction()
     retired = []
-    for item in retired_vectors(keep=keep):
+    for item in cross_tenant_retired_vectors(keep=keep):
         with as_owner(), connection.cursor() as cursor:
             with transaction.atomic():
                 # A switch locks the tenant row (FOR UPDATE) and then checks that every row has a vector: holding

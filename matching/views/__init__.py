@@ -1,5 +1,5 @@
+from .calibration import calibration_page, calibration_refit
 from .dashboard import dashboard, job_detail, progress_panel
-from .insights import calibration_page, calibration_refit, free_text_search, talent_map_page
 from .records import (
     feedback,
     import_csv_page,
@@ -10,6 +10,8 @@ from .records import (
     record_list,
     record_matches,
 )
+from .search import free_text_search
+from .talent_map import talent_map_page
 
 __all__ = [
     "calibration_page",

@@ -1,10 +1,11 @@
 """The dashboard, and the progress of long jobs (imports, re-index, training) that htmx polls while they run."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
+from ..errors import MatchingError
 from ..models import Job
-from ..selectors import latest_threshold_fit
+from ..selectors import get_job, latest_threshold_fit, recent_jobs
 from ..services import active_encoder_version, encoded_counts, threshold_for
 from .common import tenant_page
 
@@ -13,7 +14,7 @@ RECENT_JOBS = 8
 
 def _progress_context(request: HttpRequest) -> dict:
     counts = encoded_counts(tenant=request.tenant)
-    jobs = list(Job.objects.filter(tenant=request.tenant).order_by("-created_at", "-id")[:RECENT_JOBS])
+    jobs = recent_jobs(tenant=request.tenant, limit=RECENT_JOBS)
     busy = any(job.status in (Job.Status.QUEUED, Job.Status.RUNNING) for job in jobs) or any(
         c["encoded"] < c["rows"] for c in counts.values()
     )
@@ -38,6 +39,9 @@ def progress_panel(request: HttpRequest) -> HttpResponse:
 
 @tenant_page
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(Job, tenant=request.tenant, pk=job_id)
+    try:
+        job = get_job(tenant=request.tenant, job_id=job_id)
+    except MatchingError:
+        raise Http404("no such job") from None
     template = "matching/_job.html" if request.htmx else "matching/job.html"
     return render(request, template, {"job": job, "finished": job.status in (Job.Status.DONE, Job.Status.FAILED)})

@@ -72,7 +72,7 @@ def _record_form(request: HttpRequest, kind: Kind, record: Record | None) -> Htt
 def record_delete(request: HttpRequest, kind: Kind, record_id: int) -> HttpResponse:
     record = record_or_404(request, kind, record_id)
     if request.method == "POST":
-        delete_record(record=record)
+        delete_record(tenant=request.tenant, record=record)
         messages.success(request, f"{kind.singular.title()} {record.external_id} deleted.")
         return redirect("records", kind=kind)
     return render(request, "matching/record_delete.html", {"kind": kind, "record": record})

@@ -160,16 +160,25 @@ def test_the_periodic_refit_on_a_real_worker_fits_a_tenant_that_received_feedbac
         assert threshold_for(tenant=acme, version=acme.active_encoder).value == pytest.approx(0.62, abs=1e-5)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_calibration_api_shows_each_tenant_only_its_own_threshold(
-    api_client, acme, globex, separable, global_threshold
+    api_client, acme, globex, separable, global_threshold, celery_worker
 ):
-    api_client(acme).post("/api/v1/calibration/refit/")
+    from tests.conftest import wait_until
+
+    queued = api_client(acme).post("/api/v1/calibration/refit/")
+    assert (queued.status_code, queued.json()["refit"]["status"]) == (202, "queued")  # a worker fits it
+    wait_until(
+        lambda: api_client(acme).get("/api/v1/calibration/").json()["refit"]["status"] == "done",
+        timeout_s=60,
+        what="the worker's refit",
+    )
     ours, theirs = (
         api_client(acme).get("/api/v1/calibration/").json(),
         api_client(globex).get("/api/v1/calibration/").json(),
     )
     assert (ours["source"], ours["latest_fit"]["n_labels"]) == ("tenant", 100)
-    assert (theirs["source"], theirs["threshold"], theirs["latest_fit"]) == ("global", 0.5, None)
+    assert (theirs["source"], theirs["threshold"], theirs["latest_fit"], theirs["refit"]) == ("global", 0.5, None, None)
 
 
 def test_opis_across_tenants_is_stored_for_operators_and_never_shown_to_a_tenant(
@@ -206,7 +215,10 @@ def test_a_shipped_global_fit_round_trips_and_is_taken_only_for_the_same_model(a
 
 
 def test_the_base_encoders_shipped_fit_is_served_at_once_and_agrees_with_a_fresh_subsample_fit(acme, settings):
-    settings.CALIBRATE_GLOBAL_ON_DEMAND = True
+    from matching.services.versions import prepare_global_threshold
+
+    settings.GLOBAL_CALIBRATION_AUTO = True
+    prepare_global_threshold(version=acme.active_encoder)  # what registering the version and start-up do
     with tenant_scope(acme.id):
         threshold = threshold_for(tenant=acme, version=acme.active_encoder)
     assert threshold.source == "global"

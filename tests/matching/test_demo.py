@@ -1,7 +1,7 @@
 import pytest
 
+from matching.management.demo import seed_demo
 from matching.models import Candidate, Vacancy
-from matching.services.demo import seed_demo
 from tenants.models import Membership
 from tenants.scoping import tenant_scope
 

@@ -125,7 +125,7 @@ def test_a_training_run_for_a_tenant_shows_as_a_job_on_its_dashboard(settings, t
         skip_eval=True,
     )  # fmt: skip
     with tenant_scope(acme.id):
-        job = Job.objects.get(tenant=acme, kind=Job.Kind.TRAINING)
+        job = Job.objects.get(tenant=acme, kind=Job.Type.TRAINING)
     assert job.status == Job.Status.DONE and job.params == {"name": "tiny-acme"}
     assert job.message == "registered tiny-acme; re-index to use it"
     assert "Training #" in acme_admin.get("/").content.decode()

@@ -6,12 +6,12 @@ import math
 import pytest
 from django.db import connection
 
+from matching.index_sql import create_vector_indexes
 from matching.ml.encoder import BASE_MODEL, resolve_model_path
 from matching.ml.train import TrainConfig, train
 from matching.models import CandidateEmbedding, EncoderVersion, Job, Kind, VacancyEmbedding
 from matching.services import encode_records, search, upsert_records
 from matching.services.reindex import reindex_step, start_reindex
-from matching.vector_index import create_vector_indexes
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 from tests.conftest import wait_until
@@ -127,8 +127,8 @@ def test_a_worker_killed_midway_through_a_re_index_loses_and_mixes_nothing(acme,
 
 @pytest.mark.django_db(transaction=True)  # the tenant index is built CONCURRENTLY, outside any transaction
 def test_a_large_tenant_switches_only_once_its_own_index_for_the_new_version_is_built(acme, new_version, settings):
+    from matching.index_sql import tenant_index_name
     from matching.services.reindex import run_reindex
-    from matching.vector_index import tenant_index_name
 
     settings.SEARCH_EXACT_MAX_ROWS = 5
     _rows(acme, 9)  # 6 candidates: past the limit; 3 vacancies: ranked exactly
@@ -145,9 +145,9 @@ def test_a_large_tenant_switches_only_once_its_own_index_for_the_new_version_is_
 
 @pytest.mark.django_db(transaction=True)
 def test_a_small_tenant_switches_without_a_graph_and_the_version_gets_one_once_large(acme, head_artifact, settings):
+    from matching.index_sql import index_name, tenant_index_name
     from matching.services.reindex import run_reindex
-    from matching.services.vector_indexes import ensure_indexes
-    from matching.vector_index import index_name, tenant_index_name
+    from matching.services.vector_indexes import cross_tenant_ensure_indexes
 
     version = EncoderVersion.objects.create(  # as train_encoder registers one: no HNSW index yet
         name="sg4x32-unindexed", dimension=128, artifact_path=str(head_artifact), has_confidence=True
@@ -175,9 +175,9 @@ def test_a_small_tenant_switches_without_a_graph_and_the_version_gets_one_once_l
         assert search(tenant=acme, target=Kind.CANDIDATES, text="welder", k=3).encoder == "sg4x32-unindexed"
     assert job.status == Job.Status.DONE and "build_index" not in job.params
     assert graphs() == []
-    assert ensure_indexes() == []  # 5 rows under the version: not more than the limit
+    assert cross_tenant_ensure_indexes() == []  # 5 rows under the version: not more than the limit
     candidates(6)
-    built = ensure_indexes()
+    built = cross_tenant_ensure_indexes()
     own = tenant_index_name("matching_candidateembedding", version.id, acme.id)
     assert sorted(index.name for index in built) == sorted([own, index_name("matching_candidateembedding", version.id)])
     assert graphs() == sorted(index.name for index in built)
@@ -192,9 +192,9 @@ def test_vectors_of_a_version_a_tenant_left_are_deleted_with_its_graph_once_the_
 
     from django.core.management import call_command
 
+    from matching.index_sql import tenant_index_name
     from matching.services.reindex import run_reindex
-    from matching.services.vector_indexes import ensure_indexes, retire_vectors
-    from matching.vector_index import tenant_index_name
+    from matching.services.vector_indexes import cross_tenant_ensure_indexes, cross_tenant_retire_vectors
 
     old = acme.active_encoder
     assert globex.active_encoder_id == old.id
@@ -204,7 +204,7 @@ def test_vectors_of_a_version_a_tenant_left_are_deleted_with_its_graph_once_the_
             rows = [{"external_id": f"c{i}", "title": f"Welder {i}"} for i in range(8)]
             ids = upsert_records(tenant=tenant, kind=Kind.CANDIDATES, rows=rows).ids
             encode_records(tenant=tenant, kind=Kind.CANDIDATES, record_ids=ids)
-    ensure_indexes()  # both tenants are past the limit: each has its own graph of the old version
+    cross_tenant_ensure_indexes()  # both tenants are past the limit: each has its own graph of the old version
     old_graphs = {t.id: tenant_index_name("matching_candidateembedding", old.id, t.id) for t in (acme, globex)}
     with tenant_scope(acme.id):
         run_reindex(tenant=acme, version=new_version)
@@ -214,7 +214,7 @@ def test_vectors_of_a_version_a_tenant_left_are_deleted_with_its_graph_once_the_
             cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname = ANY(%s)", [list(old_graphs.values())])
             return {name for (name,) in cursor.fetchall()}
 
-    assert retire_vectors() == []  # within RETIRED_VECTORS_KEEP_S of the switch a rollback is still cheap
+    assert cross_tenant_retire_vectors() == []  # within RETIRED_VECTORS_KEEP_S of the switch a rollback is still cheap
     assert _vector_counts(acme, old) == 8
     settings.RETIRED_VECTORS_KEEP_S = 0
     listed = StringIO()
@@ -224,14 +224,14 @@ def test_vectors_of_a_version_a_tenant_left_are_deleted_with_its_graph_once_the_
     )
     assert _vector_counts(acme, old) == 8 and graphs() == set(old_graphs.values())  # a dry run deletes nothing
 
-    retired = retire_vectors(keep=timedelta(0))
+    retired = cross_tenant_retire_vectors(keep=timedelta(0))
     assert [(r.tenant_id, r.version_id, r.rows) for r in retired] == [(acme.id, old.id, 8)]
     assert (_vector_counts(acme, old), _vector_counts(acme, new_version), _vector_counts(globex, old)) == (0, 8, 8)
     assert graphs() == {old_graphs[globex.id]}  # globex still serves the old version through its graph
     with tenant_scope(acme.id):
         result = search(tenant=acme, target=Kind.CANDIDATES, text="welder", k=3)
     assert result.encoder == new_version.name and len(result.matches) == 3
-    assert retire_vectors(keep=timedelta(0)) == []
+    assert cross_tenant_retire_vectors(keep=timedelta(0)) == []
 
 
 @pytest.mark.django_db

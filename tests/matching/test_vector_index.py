@@ -7,11 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
+from matching.index_sql import create_vector_indexes, index_name, tenant_index_name
 from matching.models import EncoderVersion, Kind
 from matching.services import encode_records, upsert_records
 from matching.services.search import SearchFilters, hnsw_search_settings, nearest_rows
-from matching.services.vector_indexes import ensure_indexes, missing_indexes
-from matching.vector_index import create_vector_indexes, index_name, tenant_index_name
+from matching.services.vector_indexes import cross_tenant_ensure_indexes, missing_indexes
 from tenants.scoping import tenant_scope
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def test_a_tenant_past_the_exact_limit_gets_its_own_hnsw_and_its_searches_walk_i
     assert f"missing {own}: tenant {acme.id}, 40 rows" in listed.getvalue()
     call_command("vector_indexes", stdout=built)
     assert f"built {own}: tenant {acme.id}, 40 rows" in built.getvalue() and "1 built" in built.getvalue()
-    assert ensure_indexes() == []  # built once
+    assert cross_tenant_ensure_indexes() == []  # built once
     query = np.ones(version.dimension, dtype=np.float32) / np.sqrt(version.dimension)
     with tenant_scope(acme.id), transaction.atomic():
         with connection.cursor() as cursor:
@@ -79,4 +79,4 @@ def test_a_tenant_past_the_exact_limit_gets_its_own_hnsw_and_its_searches_walk_i
 
 def test_the_tenant_index_build_refuses_to_run_inside_a_transaction(acme):
     with pytest.raises(RuntimeError, match="CONCURRENTLY"):
-        ensure_indexes()
+        cross_tenant_ensure_indexes()

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from matching.management.demo import DEMO_RULE, seed_demo
 from matching.models import Kind
 from matching.services import encode_records, search
-from matching.services.demo import DEMO_RULE, seed_demo
 from rules.models import ExclusionRule
 from rules.services import Actor, set_rules_active
 from tenants.scoping import tenant_scope

@@ -135,8 +135,8 @@ def test_changing_a_rules_text_re_encodes_its_anchors(acme):
 
 
 def test_reencoding_for_another_encoder_version_stores_anchors_for_it(acme):
+    from matching.index_sql import create_vector_indexes
     from matching.models import EncoderVersion
-    from matching.vector_index import create_vector_indexes
 
     base = acme.active_encoder
     other = EncoderVersion.objects.create(name="base-copy", dimension=base.dimension, artifact_path=base.artifact_path)

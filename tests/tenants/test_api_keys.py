@@ -3,7 +3,7 @@ from rest_framework.test import APIClient
 
 from tenants.models import ApiKey
 from tenants.scoping import tenant_scope
-from tenants.services import authenticate_api_key, create_api_key, revoke_api_key
+from tenants.services import create_api_key, cross_tenant_authenticate_api_key, revoke_api_key
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +13,7 @@ def test_a_key_is_stored_only_as_a_hash_of_its_secret(acme):
     with tenant_scope(acme.id):
         stored = ApiKey.objects.get(pk=key.pk)
     assert plaintext.split("_")[2] not in (stored.secret_hash, stored.prefix, stored.name)
-    assert authenticate_api_key(raw=plaintext) == key
+    assert cross_tenant_authenticate_api_key(raw=plaintext) == key
 
 
 def test_a_revoked_key_is_refused_with_401(acme):
@@ -26,7 +26,7 @@ def test_a_revoked_key_is_refused_with_401(acme):
 
 def test_a_tampered_secret_is_refused(acme):
     _, plaintext = create_api_key(tenant=acme, name="ats")
-    assert authenticate_api_key(raw=plaintext[:-2] + "xx") is None
+    assert cross_tenant_authenticate_api_key(raw=plaintext[:-2] + "xx") is None
 
 
 def test_a_request_without_credentials_is_refused_with_401(db):

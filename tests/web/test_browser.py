@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from matching.models import Candidate, CandidateEmbedding, Feedback, GlobalCalibration, Kind, Vacancy
-from matching.services import active_encoder_version, upsert_records
+from matching.services import active_encoder_version, ensure_base_encoder, upsert_records
 from rules.services import Actor, create_rule
 from tenants.scoping import tenant_scope
 from tenants.services import ensure_member, ensure_tenant
@@ -30,8 +30,8 @@ C-7,Data engineer,Spark pipelines,DE,Hamburg,de:Z9,mid
 @pytest.fixture
 def teams(transactional_db, celery_worker) -> dict:
     """Rita is an admin in Acme and a recruiter in Globex; each team has vacancies the other must never see."""
-    acme = ensure_tenant(slug="acme", name="Acme Recruiting")
-    globex = ensure_tenant(slug="globex", name="Globex Talent")
+    acme = ensure_tenant(slug="acme", name="Acme Recruiting", encoder=ensure_base_encoder())
+    globex = ensure_tenant(slug="globex", name="Globex Talent", encoder=ensure_base_encoder())
     rita = User.objects.create_user("rita", password=PASSWORD, is_staff=True)
     ensure_member(tenant=acme, user=rita, role="admin")
     ensure_member(tenant=globex, user=rita, role="recruiter")

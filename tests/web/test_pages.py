@@ -72,7 +72,7 @@ def test_another_tenants_rows_are_a_404_on_every_page(acme, globex, acme_admin):
     theirs_c = candidate(globex, "Globex person", encode=False)
     ours = candidate(acme, "Our person", encode=False)
     with tenant_scope(globex.id):
-        job = Job.objects.create(tenant=globex, kind=Job.Kind.IMPORT)
+        job = Job.objects.create(tenant=globex, kind=Job.Type.IMPORT)
     for path in [
         f"/vacancies/{theirs_v.pk}/",
         f"/vacancies/{theirs_v.pk}/matches/",
@@ -170,7 +170,7 @@ def test_an_admins_links_into_django_admin_open(acme, acme_admin):
 def test_the_switcher_returns_to_a_list_never_to_a_row_or_a_job(acme, acme_admin):
     row = vacancy(acme, "Nurse", encode=False)
     with tenant_scope(acme.id):
-        job = Job.objects.create(tenant=acme, kind=Job.Kind.IMPORT)
+        job = Job.objects.create(tenant=acme, kind=Job.Type.IMPORT)
     assert acme_admin.get(f"/vacancies/{row.pk}/").context["switch_next"] == "/vacancies/"
     assert acme_admin.get(f"/jobs/{job.pk}/").context["switch_next"] == "/"
     assert acme_admin.get("/map/").context["switch_next"] == "/map/"

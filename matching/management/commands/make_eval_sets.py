@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandParser
 
 from jobmatch_site.commands import refusals_exit_2
-from matching.services.demo import DATA_DIR
+from matching.reference_data import ESCO_CSV, JOBBERT_VALIDATION_CSV
 from matching.services.evaluation import write_eval_sets
 
 
@@ -15,8 +15,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", type=Path, default=Path("var/eval"), help="folder for C.csv and Q.csv")
-        parser.add_argument("--esco", type=Path, default=DATA_DIR / "esco_v1.1.1_occupations_en.csv")
-        parser.add_argument("--jobbert", type=Path, default=DATA_DIR / "jobbert_eval_validation_en.csv")
+        parser.add_argument("--esco", type=Path, default=ESCO_CSV)
+        parser.add_argument("--jobbert", type=Path, default=JOBBERT_VALIDATION_CSV)
         parser.add_argument("--preferred-only", action="store_true", help="one row per occupation (WorkRB's way)")
 
     def handle(

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from jobmatch_site.commands import command_tenant
 from matching.models import Kind
 from matching.selectors import get_record_by_external_id
-from matching.services import SearchFilters, parse_languages, search
+from matching.services import SearchFilters, encoded_counts, parse_languages, search
 
 
 class Command(BaseCommand):
@@ -56,6 +56,12 @@ class Command(BaseCommand):
                 query = {"text": options["text"], "target": Kind(options["kind"])}
             result = search(
                 tenant=scoped, filters=filters, k=options["k"], only_matches=options["only_matches"], **query
+            )
+            counts = encoded_counts(tenant=scoped)[result.kind.value]
+        if waiting := counts["rows"] - counts["encoded"]:  # an empty answer must not pass for "nothing matches"
+            self.stderr.write(
+                f"{waiting} of {counts['rows']} {result.kind.value} are not encoded yet and cannot be found until a "
+                "worker encodes them (`make run` starts one)"
             )
         rows = [
             {

@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from jobmatch_site import embedded
-from matching.services.demo import seed_demo
+from matching.management.demo import seed_demo
+from matching.services import prepare_versions
 
 
 class Command(BaseCommand):
@@ -24,6 +25,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         report = None if no_demo else seed_demo()
+        self.stdout.write("Preparing the encoders (the first start builds their ONNX exports, about a minute)...")
+        prepare_versions()  # before the web server forks: requests only load exports, never build them
         var = settings.BASE_DIR / "var"
         commands = [
             [sys.executable, "-m", "gunicorn", "jobmatch_site.wsgi", "--bind", f"{host}:{port}",

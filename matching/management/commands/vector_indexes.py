@@ -5,7 +5,12 @@ RETIRED_VECTORS_KEEP_S ago. What the periodic task does."""
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from matching.services.vector_indexes import ensure_indexes, missing_indexes, retire_vectors, retired_vectors
+from matching.services.vector_indexes import (
+    cross_tenant_ensure_indexes,
+    cross_tenant_retire_vectors,
+    cross_tenant_retired_vectors,
+    missing_indexes,
+)
 
 
 class Command(BaseCommand):
@@ -16,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, dry_run: bool, **options: object) -> None:
         limit = settings.SEARCH_EXACT_MAX_ROWS
-        retired = retired_vectors() if dry_run else retire_vectors()
+        retired = cross_tenant_retired_vectors() if dry_run else cross_tenant_retire_vectors()
         for item in retired:
             self.stdout.write(
                 f"{'to retire' if dry_run else 'retired'}: tenant {item.tenant_id}, version {item.version_id}, "
@@ -28,7 +33,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"missing {index.name}: {_whose(index)}, {index.rows} rows")
             self.stdout.write(f"{len(missing)} missing (tenants and versions with more than {limit} rows)")
             return
-        built = ensure_indexes()
+        built = cross_tenant_ensure_indexes()
         for index in built:
             self.stdout.write(f"built {index.name}: {_whose(index)}, {index.rows} rows")
         self.stdout.write(f"{len(built)} built (tenants and versions with more than {limit} rows)")

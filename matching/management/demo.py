@@ -1,9 +1,7 @@
 """The demo tenant: real occupations from ESCO as vacancies and candidates, with plausible places and languages."""
 
-import csv
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -15,11 +13,10 @@ from tenants.scoping import tenant_scope
 from tenants.services import ensure_member, ensure_tenant
 
 from ..models import Kind
-from .encoding import active_encoder_version
-from .records import upsert_records
+from ..reference_data import esco_occupations
+from ..services import active_encoder_version, ensure_base_encoder, upsert_records
+from ..services.talent_map import request_preparation
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-ESCO_CSV = DATA_DIR / "esco_v1.1.1_occupations_en.csv"
 DEMO_USERNAME, DEMO_PASSWORD = "demo", "jobmatch-demo"
 OCCUPATIONS, VACANCIES_PER_OCCUPATION, CANDIDATES_PER_OCCUPATION = 60, 3, 6
 # (country, city, lat, lon, local language)
@@ -38,19 +35,6 @@ CITIES = [
     ("AT", "Vienna", 48.208, 16.373, "de"),
 ]
 LEVELS = ["B1", "B2", "C1", "C2"]
-# ISCO-08 major groups: the demo's `occupation_group` custom field, and the classes of OPIS inside a tenant.
-ISCO_MAJOR_GROUPS = {
-    "0": "armed forces",
-    "1": "managers",
-    "2": "professionals",
-    "3": "technicians and associate professionals",
-    "4": "clerical support workers",
-    "5": "service and sales workers",
-    "6": "skilled agricultural, forestry and fishery workers",
-    "7": "craft and related trades workers",
-    "8": "plant and machine operators and assemblers",
-    "9": "elementary occupations",
-}
 # Always in the demo, so the README's examples and the exclusion-rule example (nurse vs veterinary nurse) work.
 FEATURED = [
     "software developer",
@@ -80,29 +64,6 @@ DEMO_RULE = {
 }
 
 
-@dataclass(frozen=True)
-class Occupation:
-    uri: str
-    isco_group: str
-    label: str
-    alt_labels: list[str]
-    description: str
-
-
-def load_esco_occupations(path: Path = ESCO_CSV) -> list[Occupation]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [
-            Occupation(
-                uri=row["conceptUri"],
-                isco_group=row["iscoGroup"],
-                label=row["preferredLabel"].strip(),
-                alt_labels=[label.strip() for label in row["altLabels"].split("\n") if label.strip()],
-                description=row["description"].strip(),
-            )
-            for row in csv.DictReader(handle)
-        ]
-
-
 def _first_sentences(text: str, limit: int = 420) -> str:
     cut = text[:limit]
     return cut[: cut.rfind(".") + 1] if "." in cut else cut
@@ -125,7 +86,7 @@ def _place(rng: random.Random) -> dict:
 def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
     """Deterministic vacancies and candidates: several of each per occupation, so neighbours are meaningful."""
     rng = random.Random(seed)
-    occupations = sorted((o for o in load_esco_occupations() if len(o.alt_labels) >= 3), key=lambda o: o.uri)
+    occupations = sorted((o for o in esco_occupations() if len(o.alt_labels) >= 3), key=lambda o: o.uri)
     featured = [o for o in occupations if o.label in FEATURED]
     others = [o for o in occupations if o.label not in FEATURED]
     chosen = featured + rng.sample(others, OCCUPATIONS - len(featured))
@@ -149,7 +110,7 @@ def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
                     "custom_fields": {
                         "contract": rng.choice(["permanent", "temporary", "freelance"]),
                         "remote": rng.choice(["yes", "no"]),
-                        "occupation_group": ISCO_MAJOR_GROUPS.get(occupation.isco_group[:1], "unknown"),
+                        "occupation_group": occupation.major_group,
                     },
                 }
             )
@@ -171,7 +132,7 @@ def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
                     "custom_fields": {
                         "seniority": "senior" if years >= 8 else "mid" if years >= 3 else "junior",
                         "remote": rng.choice(["yes", "no"]),
-                        "occupation_group": ISCO_MAJOR_GROUPS.get(occupation.isco_group[:1], "unknown"),
+                        "occupation_group": occupation.major_group,
                     },
                 }
             )
@@ -190,7 +151,7 @@ class DemoReport:
 def _seed_second_team(*, user: User, slug: str, name: str) -> Tenant:
     """A small second tenant the demo user recruits for, so the team switcher and tenant isolation show."""
     vacancies, candidates = demo_rows(seed=SECOND_TEAM_SEED)
-    tenant = ensure_tenant(slug=slug, name=name)
+    tenant = ensure_tenant(slug=slug, name=name, encoder=ensure_base_encoder())
     ensure_member(tenant=tenant, user=user, role=Membership.Role.RECRUITER)
     with tenant_scope(tenant.id):
         upsert_records(
@@ -210,7 +171,7 @@ def seed_demo(*, slug: str = "demo") -> DemoReport:
     """Create or refresh the demo tenant; running it again changes nothing and re-encodes nothing."""
     vacancies, candidates = demo_rows()
     with transaction.atomic():
-        tenant = ensure_tenant(slug=slug, name=f"{slug.title()} Recruiting")
+        tenant = ensure_tenant(slug=slug, name=f"{slug.title()} Recruiting", encoder=ensure_base_encoder())
         user, _ = User.objects.get_or_create(username=DEMO_USERNAME if slug == "demo" else f"{slug}-demo")
         if not user.check_password(DEMO_PASSWORD) or not user.is_staff:
             user.set_password(DEMO_PASSWORD)
@@ -223,8 +184,6 @@ def seed_demo(*, slug: str = "demo") -> DemoReport:
             if not ExclusionRule.objects.filter(tenant=tenant, name=DEMO_RULE["name"]).exists():
                 create_rule(tenant=tenant, data=DEMO_RULE, actor=Actor(name="seed_demo"))
         _seed_second_team(user=user, slug=f"{slug}-{SECOND_TEAM[0]}", name=SECOND_TEAM[1])
-        from .talent_map import request_preparation  # it imports this module
-
         request_preparation(active_encoder_version(tenant=tenant))  # the map is ready by the first visit
     return DemoReport(
         tenant=tenant,

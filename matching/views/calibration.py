@@ -1,0 +1,69 @@
+"""The calibration page: the threshold in use, where it comes from, its curve, and (for admins) a refit."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from ..selectors import calibration_state, label_counts
+from ..services import request_refit
+from .common import tenant_page
+
+CHART = {"width": 640, "height": 260, "pad": 36}
+
+
+@tenant_page
+def calibration_page(request: HttpRequest) -> HttpResponse:
+    state = calibration_state(tenant=request.tenant)
+    n_good, n_bad = label_counts(tenant=request.tenant)
+    threshold = state.threshold
+    shown = state.fit if threshold is not None and threshold.source == "tenant" else state.global_fit
+    context = {
+        "encoder": state.version,
+        "threshold": threshold,
+        "fit": state.fit,
+        "global_fit": state.global_fit,
+        "refit": state.refit,
+        "shown": shown,
+        "n_good": n_good,
+        "n_bad": n_bad,
+        "needed": state.min_labels_per_class,
+        "chart": _curve_chart(shown.curve if shown else [], threshold.value if threshold else None),
+        "can_refit": request.tenant_role == "admin",
+    }
+    return render(request, "matching/calibration.html", context)
+
+
+def _curve_chart(curve: list[dict], threshold: float | None) -> dict | None:
+    """SVG polylines of F1 (the utility the fit maximises), precision and recall against the threshold."""
+    points = sorted((p for p in curve if p.get("threshold") is not None), key=lambda p: p["threshold"])
+    if len(points) < 2:
+        return None
+    w, h, pad = CHART["width"], CHART["height"], CHART["pad"]
+    lo, hi = points[0]["threshold"], points[-1]["threshold"]
+    span = max(hi - lo, 1e-9)
+
+    def x(t: float) -> float:
+        return round(pad + (t - lo) / span * (w - 2 * pad), 1)
+
+    def y(v: float) -> float:
+        return round(h - pad - v * (h - 2 * pad), 1)
+
+    lines = {
+        name: " ".join(f"{x(p['threshold'])},{y(p[name])}" for p in points if p.get(name) is not None)
+        for name in ("f1", "precision", "recall")
+    }
+    ticks = [{"x": x(lo + span * i / 4), "label": f"{lo + span * i / 4:.2f}"} for i in range(5)]
+    marker = x(threshold) if threshold is not None and lo <= threshold <= hi else None
+    return CHART | {"lines": lines, "ticks": ticks, "marker": marker, "y0": y(0), "y1": y(1), "right": w - pad}
+
+
+@require_POST
+@tenant_page
+def calibration_refit(request: HttpRequest) -> HttpResponse:
+    if request.tenant_role != "admin":
+        messages.error(request, "Only a team admin can refit the threshold.")
+        return redirect("calibration")
+    request_refit(tenant=request.tenant)
+    messages.info(request, "Refit queued: its state shows below, and the threshold changes once it is done.")
+    return redirect("calibration")
