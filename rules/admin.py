@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 
 from jobmatch_site.errors import DomainError
 from matching.models import Kind
-from tenants.admin_scoping import TenantScopedAdmin
+from tenants.admin_scoping import ScopedRelationsAdmin, TenantScopedAdmin
 
 from .errors import RulesError
 from .models import ExclusionRule, RuleChange
@@ -35,7 +35,7 @@ class ExclusionRuleForm(forms.ModelForm):
         return data
 
 
-class RuleChangeInline(admin.TabularInline):
+class RuleChangeInline(ScopedRelationsAdmin, admin.TabularInline):
     model = RuleChange
     fields = ("at", "action", "actor", "changes")
     readonly_fields = fields
