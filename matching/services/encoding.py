@@ -123,6 +123,14 @@ def _upsert_vectors(model: type, rows: list[tuple]) -> None:
     """
     table = model._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:  # ON COMMIT DELETE ROWS: the stage lives one commit
+        # A record deleted while it was being encoded must not get a vector: FOR KEY SHARE on the rows still there
+        # makes a concurrent DELETE wait for this commit (its ON DELETE CASCADE then removes the vector, migration
+        # 0008), and a DELETE that got there first leaves its row out of this answer, so its vector is skipped.
+        records = model._meta.get_field("record").related_model._meta.db_table
+        cursor.execute(f"SELECT id FROM {records} WHERE id = ANY(%s) FOR KEY SHARE", [[row[1] for row in rows]])
+        alive = {record_id for (record_id,) in cursor.fetchall()}
+        if not (rows := [row for row in rows if row[1] in alive]):
+            return
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS matching_vector_stage (tenant_id bigint, record_id bigint, "
             "encoder_version_id bigint, vector vector, confidence double precision, text_hash varchar(64)) "
