@@ -1,6 +1,7 @@
 """DRF glue shared by every app's api.py: parameter validation and one error shape."""
 
 import logging
+import sys
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
@@ -94,6 +95,10 @@ def _first_field(detail: object, prefix: str = "") -> tuple[str | None, str]:
     return (prefix or None, str(detail))
 
 
+UNAVAILABLE = {"detail": "the database is unavailable; retry shortly", "field": None}
+RETRY_AFTER_S = "5"  # a restart's crash recovery takes a few seconds (tests/faults/)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Every error is {"detail": str, "field": str | null}; domain errors carry their own status."""
     if isinstance(exc, DomainError):
@@ -107,11 +112,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"detail": "the request body is too large", "field": None}, status=413)
     if isinstance(exc, OperationalError | InterfaceError):  # the database restarting: the transaction rolled back
         logger.warning("database unavailable: %s", exc)
-        return Response(
-            {"detail": "the database is unavailable; retry shortly", "field": None},
-            status=503,
-            headers={"Retry-After": "5"},
-        )
+        return Response(UNAVAILABLE, status=503, headers={"Retry-After": RETRY_AFTER_S})
     if isinstance(exc, SuspiciousOperation):  # e.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS
         return Response({"detail": str(exc), "field": None}, status=400)
     response = drf_exception_handler(exc, context)
@@ -144,7 +145,16 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: a bug, already logged by Django with its traceback; the caller gets no detail of it."""
+    """handler500: a bug, already logged by Django with its traceback; the caller gets no detail of it.
+
+    Or the database is down where no view's error handling reaches: the session and its user are loaded by
+    middleware (tenants/middleware.py), so a logged-in browser's request fails there. It gets the API's 503.
+    """
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):  # Django calls us inside its except block
+        if _is_api(request):
+            return JsonResponse(UNAVAILABLE, status=503, headers={"Retry-After": RETRY_AFTER_S})
+        page = "<!doctype html><title>Unavailable</title><p>JobMatch is briefly unavailable; retry in a few seconds."
+        return HttpResponse(page, status=503, headers={"Retry-After": RETRY_AFTER_S})
     if _is_api(request):
         return JsonResponse({"detail": "internal error; it has been logged", "field": None}, status=500)
     return defaults.server_error(request)

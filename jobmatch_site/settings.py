@@ -118,12 +118,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-# Redelivery of an unacknowledged task waits this long; encode tasks finish in seconds, re-index batches too.
+# Redelivery of an unacknowledged task waits this long. It must outlast the longest task, or a running task is
+# handed to a second worker: encode tasks and re-index batches take seconds, a trained version's global fit
+# ~6 min on 2 busy cores (it is an upsert: a second run costs time, not correctness), a retry's countdown <= 60 s.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 600, minimum=1),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 300, minimum=1),
+    # kombu looks for expired unacknowledged tasks every 10 s but scans only every 10th time (up to 100 s late):
+    # every 2 s and each time. One ZRANGE on the unacked index per worker; kill -9 tests measure the result.
+    "unacked_restore_interval": 2,
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": 2,
     "socket_timeout": 10,
 }
+# A sweep does not queue again, for this long, a row it queued (services/encoding.py: _not_queued_by_a_sweep).
+SWEEP_IN_FLIGHT_S = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
 # A write's encode task is published after commit; with the broker down the write must still answer promptly
 # (queue_encoding logs and leaves the rows to the sweep), so publishing gives up after ~1 s, not Celery's default.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -132,6 +140,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Registering an encoder version (and `serve` at start-up) stores its shipped global threshold or queues a worker's
 # fit, and the periodic refit fills in any still missing; 0 leaves global fits to `calibrate --global`.
 GLOBAL_CALIBRATION_AUTO = env_bool("GLOBAL_CALIBRATION_AUTO", True)
+GLOBAL_CALIBRATION_TITLES = env_int("GLOBAL_CALIBRATION_TITLES", 0, minimum=0)  # validation titles a fit uses; 0: all
 CELERY_BEAT_SCHEDULE = {
     "sweep-unencoded": {
         "task": "matching.tasks.sweep_unencoded_task",

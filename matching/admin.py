@@ -6,7 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from jobmatch_site.admin_forms import add_domain_error
-from tenants.admin_scoping import ReadOnlyTenantScopedAdmin, TenantScopedAdmin
+from tenants.admin_scoping import ReadOnlyTenantScopedAdmin, ScopedRelationsAdmin, TenantScopedAdmin
 from tenants.models import Tenant
 from tenants.scoping import tenant_scope
 
@@ -30,7 +30,7 @@ from .services.records import RECORD_FIELDS
 
 
 @admin.register(EncoderVersion)
-class EncoderVersionAdmin(admin.ModelAdmin):
+class EncoderVersionAdmin(ScopedRelationsAdmin, admin.ModelAdmin):
     list_display = ("name", "dimension", "has_confidence", "created_at")
     readonly_fields = ("name", "dimension", "artifact_path", "has_confidence", "config", "metrics", "created_at")
 
@@ -163,7 +163,7 @@ class ThresholdFitAdmin(ReadOnlyTenantScopedAdmin):
 
 
 @admin.register(GlobalCalibration)
-class GlobalCalibrationAdmin(admin.ModelAdmin):
+class GlobalCalibrationAdmin(ScopedRelationsAdmin, admin.ModelAdmin):
     list_display = ("encoder_version", "threshold", "precision", "recall", "f1", "n_labels", "opis_groups", "fitted_at")
     exclude = ("curve",)
     readonly_fields = ("utility_curve",)

@@ -84,6 +84,7 @@ class Embedding(TenantOwned):
 
 
 class VacancyEmbedding(Embedding):
+    # Cascades in PostgreSQL too (migration 0008): a vector committed during the delete goes with it.
     record = models.ForeignKey(Vacancy, on_delete=models.CASCADE, related_name="embeddings")
 
     class Meta(Embedding.Meta):
@@ -93,6 +94,7 @@ class VacancyEmbedding(Embedding):
 
 
 class CandidateEmbedding(Embedding):
+    # Cascades in PostgreSQL too (migration 0008): a vector committed during the delete goes with it.
     record = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="embeddings")
 
     class Meta(Embedding.Meta):

@@ -54,7 +54,7 @@ def calibrate_global_task(version_id: int) -> None:
     version = EncoderVersion.objects.get(pk=version_id)
     # Asked twice (two web processes): the first fit stands. A shipped fit of the same model is taken as it is.
     if not hasattr(version, "global_calibration") and load_shipped_global_calibration(version) is None:
-        calibrate_global(version=version)
+        calibrate_global(version=version, titles=settings.GLOBAL_CALIBRATION_TITLES or None)
 
 
 @shared_task(name=task_names.CALIBRATE_TENANT, base=TenantTask, **_RELIABLE)

@@ -12,7 +12,7 @@ from jobmatch_site.admin_forms import add_domain_error
 from jobmatch_site.errors import DomainError
 from matching.models import Kind
 from matching.services import search
-from tenants.admin_scoping import TenantScopedAdmin
+from tenants.admin_scoping import ScopedRelationsAdmin, TenantScopedAdmin
 
 from .errors import RulesError
 from .models import ExclusionRule, RuleChange
@@ -34,7 +34,7 @@ class ExclusionRuleForm(forms.ModelForm):
         return data
 
 
-class RuleChangeInline(admin.TabularInline):
+class RuleChangeInline(ScopedRelationsAdmin, admin.TabularInline):
     model = RuleChange
     fields = ("at", "action", "actor", "changes")
     readonly_fields = fields

@@ -1,14 +1,31 @@
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .admin_scoping import TenantScopedAdmin, is_tenant_admin
+from .admin_scoping import OperatorOnlyAdmin, ScopedRelationsAdmin, TenantScopedAdmin, is_tenant_admin
 from .models import ApiKey, Membership, Tenant
 from .services import revoke_api_key
 
+# Accounts and groups span tenants (one person may work for two): operators manage them, never a tenant admin,
+# even one granted Django's view permissions, which are not scoped to a tenant.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class OperatorUserAdmin(OperatorOnlyAdmin, UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class OperatorGroupAdmin(OperatorOnlyAdmin, GroupAdmin):
+    pass
+
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(ScopedRelationsAdmin, admin.ModelAdmin):
     list_display = ("slug", "name", "active_encoder", "created_at")
     search_fields = ("slug", "name")
     readonly_fields = ("active_encoder",)  # switched by a re-index, never by hand
@@ -31,20 +48,13 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(OperatorOnlyAdmin, admin.ModelAdmin):
     list_display = ("user", "tenant", "role", "created_at")
     list_filter = ("role",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         rows = Membership.objects.select_related("user", "tenant")
         return rows if request.user.is_superuser else rows.filter(tenant=request.tenant)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser
-
-    has_view_permission = has_change_permission = has_add_permission = has_delete_permission = (
-        lambda self, request, obj=None: request.user.is_superuser
-    )
 
 
 @admin.register(ApiKey)

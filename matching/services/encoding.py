@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
@@ -126,6 +127,14 @@ def _upsert_vectors(model: type, rows: list[tuple]) -> None:
     """
     table = model._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:  # ON COMMIT DELETE ROWS: the stage lives one commit
+        # A record deleted while it was being encoded must not get a vector: FOR KEY SHARE on the rows still there
+        # makes a concurrent DELETE wait for this commit (its ON DELETE CASCADE then removes the vector, migration
+        # 0008), and a DELETE that got there first leaves its row out of this answer, so its vector is skipped.
+        records = model._meta.get_field("record").related_model._meta.db_table
+        cursor.execute(f"SELECT id FROM {records} WHERE id = ANY(%s) FOR KEY SHARE", [[row[1] for row in rows]])
+        alive = {record_id for (record_id,) in cursor.fetchall()}
+        if not (rows := [row for row in rows if row[1] in alive]):
+            return
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS matching_vector_stage (tenant_id bigint, record_id bigint, "
             "encoder_version_id bigint, vector vector, confidence double precision, text_hash varchar(64)) "
@@ -180,11 +189,29 @@ def sweep_unencoded() -> int:
                 ids = list(
                     stale_records(tenant=tenant, kind=kind, version=tenant.active_encoder).values_list("pk", flat=True)
                 )
+                ids = _not_queued_by_a_sweep(tenant_id=tenant.id, kind=kind, record_ids=ids)
                 queue_encoding(tenant_id=tenant.id, kind=kind, record_ids=ids)
                 queued += len(ids)
     if queued:
         logger.info("sweep queued %s rows for encoding", queued)
     return queued
+
+
+def _not_queued_by_a_sweep(*, tenant_id: int, kind: Kind, record_ids: list[int]) -> list[int]:
+    """The ids no sweep queued in the last SWEEP_IN_FLIGHT_S, marked as queued now.
+
+    A row stays stale until a worker reaches its task: after an outage one sweep queued 29,472 rows and the next,
+    minutes later, queued most of them again (issue 21). The marks expire after the broker's visibility timeout,
+    by when a task a dead worker held is back in the queue anyway; then a sweep may offer the row again.
+    """
+    keys = {f"sweep:{tenant_id}:{kind.value}:{record_id}": record_id for record_id in record_ids}
+    try:
+        queued = cache.get_many(list(keys))
+        fresh = {key: record_id for key, record_id in keys.items() if key not in queued}
+        cache.set_many(dict.fromkeys(fresh, 1), timeout=settings.SWEEP_IN_FLIGHT_S)
+    except Exception:  # Redis down: the broker is too, so nothing is queued twice; queue_encoding logs the miss
+        return record_ids
+    return list(fresh.values())
 
 
 def encoded_counts(*, tenant: Tenant) -> dict[str, dict[str, int]]:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,9 +20,10 @@ from tenants.scoping import cross_tenant_scope
 
 from .. import task_names
 from ..errors import MatchingError
-from ..models import EncoderVersion, Job, Kind
+from ..models import EncoderVersion, GlobalCalibration, Job, Kind
 from .encoding import encode_records, stale_records
 from .exclusions import exclusion_source
+from .global_calibration import calibrate_global, load_shipped_global_calibration
 from .vector_indexes import build_indexes, missing_before_switch
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ def reindex_step(*, tenant: Tenant, job: Job, step: int, batch_size: int = REIND
         # Outside the transaction: a concurrent build lets the tenant's writes (and everyone else's) go on.
         version = EncoderVersion.objects.get(pk=job.params["version_id"])
         build_indexes(missing_before_switch(tenant_id=tenant.id, version=version))
+    if job.params.get("calibrate") and job.params.get("step") == step:
+        _fit_global_threshold(EncoderVersion.objects.get(pk=job.params["version_id"]))  # minutes: outside, too
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         if job.params.get("step") != step or job.status in (Job.Status.DONE, Job.Status.FAILED):
@@ -93,6 +97,13 @@ def reindex_step(*, tenant: Tenant, job: Job, step: int, batch_size: int = REIND
                 encode_records(tenant=tenant, kind=kind, record_ids=ids, version=version)
                 break
         else:
+            if _needs_global_threshold(version):
+                # Searches on the new version judge hits by its global threshold (until the tenant's own is fitted):
+                # fitted before the switch, the first search after it already has one (the next step).
+                job.params = job.params | {"step": step + 1, "calibrate": True}
+                job.message = "fitting the new version's global threshold"
+                job.save()
+                return False
             if missing_before_switch(tenant_id=tenant.id, version=version):
                 # A large tenant's own HNSW graph is built over the rows now written, in one pass instead of row by
                 # row (vector_indexes.py); the switch waits for it (the next step).
@@ -108,6 +119,16 @@ def reindex_step(*, tenant: Tenant, job: Job, step: int, batch_size: int = REIND
         job.params = job.params | {"step": step + 1}
         job.save()
     return False
+
+
+def _needs_global_threshold(version: EncoderVersion) -> bool:
+    # Off (GLOBAL_CALIBRATION_AUTO=0, the test suite): global thresholds are fitted by hand.
+    return settings.GLOBAL_CALIBRATION_AUTO and not GlobalCalibration.objects.filter(encoder_version=version).exists()
+
+
+def _fit_global_threshold(version: EncoderVersion) -> None:
+    if _needs_global_threshold(version) and load_shipped_global_calibration(version) is None:
+        calibrate_global(version=version, titles=settings.GLOBAL_CALIBRATION_TITLES or None)
 
 
 def _switch(*, tenant: Tenant, job: Job, version: EncoderVersion) -> bool:

@@ -5,7 +5,8 @@ import pytest
 
 from jobmatch_site.celery import app
 from matching.models import Kind, VacancyEmbedding
-from matching.services import encode_records
+from matching.services import create_record, encode_records
+from matching.services.encoding import sweep_unencoded
 from tenants.scoping import tenant_scope
 from tests.conftest import wait_until
 from tests.factories import vacancy
@@ -62,3 +63,11 @@ def test_the_sweep_re_queues_a_row_whose_encode_task_was_lost(acme, celery_worke
         VacancyEmbedding.objects.filter(record=row).delete()  # as if the broker had lost the task
     app.send_task("matching.tasks.sweep_unencoded_task")
     assert wait_until(lambda: _embedding(acme, row.id), what="the sweep to restore the vector")
+
+
+@pytest.mark.django_db
+def test_back_to_back_sweeps_queue_each_stale_row_once(acme):
+    with tenant_scope(acme.id):
+        for i in range(10):
+            create_record(tenant=acme, kind=Kind.VACANCIES, data={"external_id": f"s{i}", "title": "Cook"})
+    assert (sweep_unencoded(), sweep_unencoded()) == (10, 0)  # the first sweep's tasks are still waiting

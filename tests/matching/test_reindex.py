@@ -262,3 +262,20 @@ def test_hits_past_the_confidence_pool_get_a_confidence_below_the_pools_last(acm
     confidences = [m.confidence for m in matches]
     assert confidences == sorted(confidences, reverse=True)
     assert math.isclose(sum(confidences[:10]), 1.0, rel_tol=1e-6)  # the best 10 share it; the rest fall outside
+
+
+@pytest.mark.django_db
+def test_the_first_search_after_a_switch_has_the_new_versions_global_threshold(acme, new_version, settings):
+    from django.core.management import call_command
+
+    from matching.services.calibration import threshold_for
+
+    settings.GLOBAL_CALIBRATION_AUTO = True  # as in production (the suite fits global thresholds itself)
+    settings.GLOBAL_CALIBRATION_TITLES = 200  # a small fit: production's full one takes minutes
+    _rows(acme, 9)
+    call_command("reindex", tenant="acme", encoder=new_version.name)
+    acme.refresh_from_db()
+    assert acme.active_encoder_id == new_version.id
+    with tenant_scope(acme.id):
+        threshold = threshold_for(tenant=acme, version=new_version)
+    assert threshold is not None and threshold.source == "global"
