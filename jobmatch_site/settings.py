@@ -181,7 +181,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["tenants.authentication.HasTenant"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["tenants.throttling.CredentialRateThrottle"],
-    "DEFAULT_PARSER_CLASSES": ["jobmatch_site.parsers.FiniteJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["jobmatch_site.parsers.StorableJSONParser"],
     "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405: the schema at /api/schema/ describes every endpoint
     "EXCEPTION_HANDLER": "jobmatch_site.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,

@@ -1,9 +1,12 @@
 """REST API for integrations: vacancies and candidates (CRUD, bulk upsert) and search. Parse, delegate, serialize."""
 
+import re
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -82,6 +85,18 @@ class NewestFirst(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    _POSITION = re.compile(r"^[0-9]{1,18}$")  # an id: DRF would hand any text to the id filter (a 500)
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """DRF's cursor, whose position must be an id; every invalid cursor is the documented 404 naming it."""
+        try:
+            cursor = super().decode_cursor(request)
+            valid = cursor is None or cursor.position is None or self._POSITION.match(cursor.position)
+        except NotFound:
+            valid = False
+        if not valid:
+            raise MatchingError(self.invalid_cursor_message, field="cursor", status=404)
+        return cursor
 
 
 LIST_PARAMETERS = [

@@ -11,8 +11,6 @@ naming the field; the reverse (schema-invalid input is refused) is checked.
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -26,16 +24,6 @@ B_MARKER = "globex-only-7f3a"  # in every text of tenant B's rows: it must never
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 # Revoking by a generated id could revoke the fuzzing key itself (ids are small); its isolation is tested directly.
 schema = schema.exclude(operation_id="api_keys_revoke")
-
-
-@pytest.fixture
-def in_test_transaction():
-    """Called as a WSGI app, Django closes the connection after each request (as the test client prevents)."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
