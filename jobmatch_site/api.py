@@ -28,10 +28,11 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid input: `field` names it.",
     401: "No credentials, or a revoked or unknown API key.",
     403: "The credentials lack the scope this operation needs.",
-    404: "No such object in your tenant; another tenant's object answers exactly the same.",
+    404: "No such object in your tenant; another tenant's object answers exactly the same (the body differs only by "
+    "the id it echoes).",
     409: "The external_id is already taken in your tenant.",
     413: "The request body exceeds MAX_REQUEST_BYTES.",
-    415: "The body is not JSON.",
+    415: "The body is not JSON, or the Content-Type declares a charset other than UTF-8.",
     429: "Rate limit reached: wait the seconds in Retry-After.",
     503: "The database is unavailable (restarting): retry after Retry-After seconds; upserts are safe to repeat.",
 }

@@ -123,6 +123,9 @@ class ListParams(serializers.Serializer):
     cursor = serializers.CharField(required=False, max_length=1000)
 
 
+_LIST_PARAMETER_OF = {"filters.languages": "language", "filters.city": "city", "filters.country": "country"}
+
+
 def _list_filters(request: Request) -> SearchFilters:
     params = request.query_params
     validated(ListParams, params)
@@ -130,14 +133,17 @@ def _list_filters(request: Request) -> SearchFilters:
     known = {"country", "city", "language", "external_id", "q", "cursor", "page_size"}
     if unknown := sorted(key for key in params if key not in known and not key.startswith("custom.")):
         raise MatchingError(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
-    return SearchFilters.from_params(
-        {
-            "country": params.get("country", ""),
-            "city": params.get("city", ""),
-            "languages": params.get("language", ""),
-            "custom": custom,
-        }
-    )
+    filters = {
+        "country": params.get("country", ""),
+        "city": params.get("city", ""),
+        "languages": params.get("language", ""),
+        "custom": custom,
+    }
+    try:
+        return SearchFilters.from_params(filters)
+    except MatchingError as exc:  # the service names search's body fields; the caller here sent query parameters
+        exc.field = _LIST_PARAMETER_OF.get(exc.field, (exc.field or "").removeprefix("filters.") or None)
+        raise
 
 
 class RecordListApi(APIView):
