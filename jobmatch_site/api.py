@@ -77,10 +77,24 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 def validated(serializer_class: type[serializers.Serializer], data: object) -> dict:
-    """The serializer's validated data, or a 400 naming the first offending field."""
+    """The serializer's validated data, or a 400 naming the first offending field (an unknown one included)."""
     serializer = serializer_class(data=data)
+    if isinstance(data, dict) and (unknown := sorted(set(data) - set(serializer.fields))):
+        raise exceptions.ValidationError({unknown[0]: ["unknown field"]})  # a typo is not silently a default
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+NOT_BLANK = r"\S"  # a text the services strip, then refuse when nothing is left
+
+
+def refuse_unknown_properties(result: dict, generator: object, request: object, public: bool) -> dict:
+    """drf-spectacular hook: every object the schema names is closed, as validated() and the services refuse an
+    unknown field and every answer carries exactly its serializer's fields."""
+    for component in result.get("components", {}).get("schemas", {}).values():
+        if component.get("type") == "object" and "properties" in component:
+            component.setdefault("additionalProperties", False)
+    return result
 
 
 def _first_field(detail: object, prefix: str = "") -> tuple[str | None, str]:

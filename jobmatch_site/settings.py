@@ -188,9 +188,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "JobMatch API",
-    "DESCRIPTION": "Match candidates to vacancies by a learned similarity, per tenant.",
+    "DESCRIPTION": "Match candidates to vacancies by a learned similarity, per tenant. No string or key may contain "
+    "NUL (U+0000), which PostgreSQL cannot store: it is refused with 400 naming the field.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "jobmatch_site.api.refuse_unknown_properties",
+    ],
 }
 
 # Where trained encoders are written (issue: the encoder learns); the base encoder comes from its wheel.

@@ -1,6 +1,7 @@
 """REST API for feedback (mark a pair good/bad, list, CSV export/import) and the tenant's calibrated threshold."""
 
 from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.request import Request
@@ -46,6 +47,7 @@ class FeedbackOut(serializers.Serializer):
 
 
 class FeedbackListApi(APIView):
+    @extend_schema_serializer(component_name="FeedbackIn")
     class Body(serializers.Serializer):
         vacancy_id = serializers.IntegerField()
         candidate_id = serializers.IntegerField()
@@ -86,7 +88,7 @@ class FeedbackImportApi(APIView):
     parser_classes = [MultiPartParser, FileUploadParser]
 
     @api_schema(request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string",
-                   "format": "binary"}}}}, responses={200: dict}, errors=(404, 409))  # fmt: skip
+                   "format": "binary"}}, "required": ["file"]}}, responses={200: dict}, errors=(404, 409))  # fmt: skip
     def post(self, request: Request) -> Response:
         upload = request.data.get("file")
         if upload is None:
@@ -121,6 +123,20 @@ class CalibrationOut(serializers.Serializer):
     latest_fit = FitOut(allow_null=True)
 
 
+@extend_schema_field(
+    {"type": "number", "minimum": 0, "maximum": 1, "exclusiveMinimum": True, "exclusiveMaximum": True, "nullable": True}
+)
+class OpenRateField(StrictFloatField):
+    """A rate strictly between 0 and 1, as services/calibration.py's clean_policy requires (0 would admit no
+    false accept at all, 1 every one: neither is a threshold to fit), refused here too when the target ignores it."""
+
+    def to_internal_value(self, data: object) -> float:
+        rate = super().to_internal_value(data)
+        if not 0.0 < rate < 1.0:
+            raise serializers.ValidationError("must be between 0 and 1, both excluded")
+        return rate
+
+
 class CalibrationApi(APIView):
     """The threshold searches use now, where it comes from, the tenant's target, and its latest fit."""
 
@@ -128,7 +144,7 @@ class CalibrationApi(APIView):
 
     class Policy(serializers.Serializer):
         target = serializers.ChoiceField(choices=CalibrationTarget.values)
-        max_false_accept_rate = StrictFloatField(required=False, allow_null=True, min_value=0, max_value=1)
+        max_false_accept_rate = OpenRateField(required=False, allow_null=True, help_text="needed by target max_far")
 
     def _state(self, request: Request) -> dict:
         tenant = request.tenant
