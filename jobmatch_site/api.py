@@ -29,10 +29,11 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid input: `field` names it.",
     401: "No credentials, or a revoked or unknown API key.",
     403: "The credentials lack the scope this operation needs.",
-    404: "No such object in your tenant; another tenant's object answers exactly the same.",
+    404: "No such object in your tenant; another tenant's object answers exactly the same (the body differs only by "
+    "the id it echoes).",
     409: "The external_id is already taken in your tenant.",
     413: "The request body exceeds MAX_REQUEST_BYTES.",
-    415: "The body is not JSON.",
+    415: "The body is not JSON, or the Content-Type declares a charset other than UTF-8.",
     429: "Rate limit reached: wait the seconds in Retry-After.",
     503: "The database is unavailable (restarting): retry after Retry-After seconds; upserts are safe to repeat.",
 }
@@ -77,10 +78,24 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 def validated(serializer_class: type[serializers.Serializer], data: object) -> dict:
-    """The serializer's validated data, or a 400 naming the first offending field."""
+    """The serializer's validated data, or a 400 naming the first offending field (an unknown one included)."""
     serializer = serializer_class(data=data)
+    if isinstance(data, dict) and (unknown := sorted(set(data) - set(serializer.fields))):
+        raise exceptions.ValidationError({unknown[0]: ["unknown field"]})  # a typo is not silently a default
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+NOT_BLANK = r"\S"  # a text the services strip, then refuse when nothing is left
+
+
+def refuse_unknown_properties(result: dict, generator: object, request: object, public: bool) -> dict:
+    """drf-spectacular hook: every object the schema names is closed, as validated() and the services refuse an
+    unknown field and every answer carries exactly its serializer's fields."""
+    for component in result.get("components", {}).get("schemas", {}).values():
+        if component.get("type") == "object" and "properties" in component:
+            component.setdefault("additionalProperties", False)
+    return result
 
 
 def _first_field(detail: object, prefix: str = "") -> tuple[str | None, str]:

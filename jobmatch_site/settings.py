@@ -193,16 +193,21 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["tenants.authentication.HasTenant"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["tenants.throttling.CredentialRateThrottle"],
-    "DEFAULT_PARSER_CLASSES": ["jobmatch_site.parsers.FiniteJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["jobmatch_site.parsers.StorableJSONParser"],
     "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405: the schema at /api/schema/ describes every endpoint
     "EXCEPTION_HANDLER": "jobmatch_site.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "JobMatch API",
-    "DESCRIPTION": "Match candidates to vacancies by a learned similarity, per tenant.",
+    "DESCRIPTION": "Match candidates to vacancies by a learned similarity, per tenant. No string or key may contain "
+    "NUL (U+0000), which PostgreSQL cannot store: it is refused with 400 naming the field.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "jobmatch_site.api.refuse_unknown_properties",
+    ],
 }
 
 # Where trained encoders are written (issue: the encoder learns); the base encoder comes from its wheel.

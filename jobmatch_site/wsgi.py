@@ -2,8 +2,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from jobmatch_site.middleware import Utf8OnlyWsgi
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobmatch_site.settings")
-application = get_wsgi_application()
+application = Utf8OnlyWsgi(get_wsgi_application())
 
 from matching.services.encoding import forbid_encoder_builds  # noqa: E402 (needs the app registry loaded)
 

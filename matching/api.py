@@ -1,14 +1,18 @@
 """REST API for integrations: vacancies and candidates (CRUD, bulk upsert) and search. Parse, delegate, serialize."""
 
+import re
+
 from django.db.models import QuerySet
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobmatch_site.api import StrictCharField, StrictIntegerField, api_schema, validated
+from jobmatch_site.api import NOT_BLANK, StrictCharField, StrictIntegerField, api_schema, validated
 from tenants.throttling import CredentialRateThrottle, SearchRateThrottle
 
 from .errors import MatchingError
@@ -24,6 +28,7 @@ from .services import (
     update_record,
     upsert_records,
 )
+from .services.records import MAX_LANGUAGES
 
 
 class RecordOut(serializers.Serializer):
@@ -46,11 +51,23 @@ class CoordinateField(serializers.FloatField):
     """Documents what records.py accepts: a number, or a numeric string (as a CSV cell is)."""
 
 
+_LEVEL = r"\s*[A-Ca-c][12]\s*"
+LANGUAGES_STRING = rf"^[\s;]*(?:[A-Za-z]{{2,3}}\s*:{_LEVEL}(?:;[\s;]*|$)){{0,{MAX_LANGUAGES}}}$"
+
+
 @extend_schema_field(
     {
-        "oneOf": [{"type": "object", "additionalProperties": {"type": "string"}}, {"type": "string"}],
+        "oneOf": [
+            {
+                "type": "object",
+                "additionalProperties": {"type": "string", "pattern": f"^{_LEVEL}$"},
+                "maxProperties": MAX_LANGUAGES,
+            },
+            {"type": "string", "pattern": LANGUAGES_STRING},
+        ],
         "nullable": True,
-        "description": '{"en": "C1"} or "en:C1;de:B2"; codes ISO 639, levels CEFR A1..C2',
+        "description": f'{{"en": "C1"}} or "en:C1;de:B2"; codes ISO 639 (2 or 3 letters), levels CEFR A1..C2; at most '
+        f"{MAX_LANGUAGES} languages",
     }
 )
 class LanguagesField(serializers.DictField):
@@ -60,8 +77,8 @@ class LanguagesField(serializers.DictField):
 class RecordIn(serializers.Serializer):
     """Documents the body; services/records.py validates it (one path for API, CSV and forms)."""
 
-    external_id = serializers.CharField(max_length=100)
-    title = serializers.CharField(max_length=300)
+    external_id = serializers.RegexField(NOT_BLANK, max_length=100, help_text="not blank once stripped")
+    title = serializers.RegexField(NOT_BLANK, max_length=300, help_text="not blank once stripped")
     description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     country = serializers.CharField(required=False, allow_blank=True, allow_null=True, help_text="ISO 3166-1 alpha-2")
     city = serializers.CharField(required=False, allow_blank=True, allow_null=True)
@@ -82,6 +99,18 @@ class NewestFirst(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    _POSITION = re.compile(r"^[0-9]{1,18}$")  # an id: DRF would hand any text to the id filter (a 500)
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """DRF's cursor, whose position must be an id; every invalid cursor is the documented 404 naming it."""
+        try:
+            cursor = super().decode_cursor(request)
+            valid = cursor is None or cursor.position is None or self._POSITION.match(cursor.position)
+        except NotFound:
+            valid = False
+        if not valid:
+            raise MatchingError(self.invalid_cursor_message, field="cursor", status=404)
+        return cursor
 
 
 LIST_PARAMETERS = [
@@ -108,21 +137,27 @@ class ListParams(serializers.Serializer):
     cursor = serializers.CharField(required=False, max_length=1000)
 
 
+_LIST_PARAMETER_OF = {"filters.languages": "language", "filters.city": "city", "filters.country": "country"}
+
+
 def _list_filters(request: Request) -> SearchFilters:
     params = request.query_params
-    validated(ListParams, params)
+    validated(ListParams, {name: params[name] for name in ListParams().fields if name in params})
     custom = {key.removeprefix("custom."): value for key, value in params.items() if key.startswith("custom.")}
     known = {"country", "city", "language", "external_id", "q", "cursor", "page_size"}
     if unknown := sorted(key for key in params if key not in known and not key.startswith("custom.")):
         raise MatchingError(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
-    return SearchFilters.from_params(
-        {
-            "country": params.get("country", ""),
-            "city": params.get("city", ""),
-            "languages": params.get("language", ""),
-            "custom": custom,
-        }
-    )
+    filters = {
+        "country": params.get("country", ""),
+        "city": params.get("city", ""),
+        "languages": params.get("language", ""),
+        "custom": custom,
+    }
+    try:
+        return SearchFilters.from_params(filters)
+    except MatchingError as exc:  # the service names search's body fields; the caller here sent query parameters
+        exc.field = _LIST_PARAMETER_OF.get(exc.field, (exc.field or "").removeprefix("filters.") or None)
+        raise
 
 
 class RecordListApi(APIView):
@@ -247,6 +282,8 @@ class SearchApi(APIView):
     throttle_classes = [CredentialRateThrottle, SearchRateThrottle]
 
     class Params(serializers.Serializer):
+        """Exactly one of vacancy_id, candidate_id or text (with kind); anything else is a 400 naming `text`."""
+
         vacancy_id = StrictIntegerField(required=False)
         candidate_id = StrictIntegerField(required=False)
         text = StrictCharField(required=False, trim_whitespace=True, max_length=20_000)
@@ -315,3 +352,14 @@ class SearchApi(APIView):
         else:
             result = search(tenant=request.tenant, target=Kind(p["kind"]), text=p["text"], **options)
         return Response(self.Result(result).data)
+
+
+class SearchParamsSchema(OpenApiSerializerExtension):
+    """Search's body as the schema states it: exactly one of vacancy_id, candidate_id or text + kind."""
+
+    target_class = SearchApi.Params
+
+    def map_serializer(self, auto_schema: object, direction: str) -> dict:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        alone = [{"required": ["vacancy_id"]}, {"required": ["candidate_id"]}, {"required": ["text", "kind"]}]
+        return schema | {"oneOf": alone}

@@ -1,6 +1,7 @@
 """REST API for the tenant's calibrated threshold: what searches use, the target it is fitted to, and refits (run by
 a worker: the answer carries the refit's job, whose state GET shows until it is done)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -48,6 +49,20 @@ class CalibrationOut(serializers.Serializer):
     refit = RefitJobOut(allow_null=True, help_text="the latest refit: queued, running, done or failed")
 
 
+@extend_schema_field(
+    {"type": "number", "minimum": 0, "maximum": 1, "exclusiveMinimum": True, "exclusiveMaximum": True, "nullable": True}
+)
+class OpenRateField(StrictFloatField):
+    """A rate strictly between 0 and 1, as services/calibration.py's clean_policy requires (0 would admit no
+    false accept at all, 1 every one: neither is a threshold to fit), refused here too when the target ignores it."""
+
+    def to_internal_value(self, data: object) -> float:
+        rate = super().to_internal_value(data)
+        if not 0.0 < rate < 1.0:
+            raise serializers.ValidationError("must be between 0 and 1, both excluded")
+        return rate
+
+
 def _state(state: CalibrationState) -> dict:
     threshold = state.threshold
     return {
@@ -68,7 +83,7 @@ class CalibrationApi(APIView):
 
     class Policy(serializers.Serializer):
         target = serializers.ChoiceField(choices=CalibrationTarget.values)
-        max_false_accept_rate = StrictFloatField(required=False, allow_null=True, min_value=0, max_value=1)
+        max_false_accept_rate = OpenRateField(required=False, allow_null=True, help_text="needed by target max_far")
 
     @api_schema(responses={200: CalibrationOut}, errors=(404, 409))
     def get(self, request: Request) -> Response:

@@ -1,6 +1,7 @@
 """REST API for feedback: mark a pair good/bad, list, CSV export/import."""
 
 from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.request import Request
@@ -37,6 +38,7 @@ class FeedbackOut(serializers.Serializer):
 
 
 class FeedbackListApi(APIView):
+    @extend_schema_serializer(component_name="FeedbackIn")
     class Body(serializers.Serializer):
         vacancy_id = serializers.IntegerField()
         candidate_id = serializers.IntegerField()
@@ -77,7 +79,7 @@ class FeedbackImportApi(APIView):
     parser_classes = [MultiPartParser, FileUploadParser]
 
     @api_schema(request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string",
-                   "format": "binary"}}}}, responses={200: dict}, errors=(404, 409))  # fmt: skip
+                   "format": "binary"}}, "required": ["file"]}}, responses={200: dict}, errors=(404, 409))  # fmt: skip
     def post(self, request: Request) -> Response:
         upload = request.data.get("file")
         if upload is None:

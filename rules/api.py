@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobmatch_site.api import api_schema
+from jobmatch_site.api import NOT_BLANK, api_schema
 
 from .selectors import get_rule, list_rules, rule_changes
 from .services import Actor, create_rule, delete_rule, update_rule
@@ -28,13 +28,17 @@ class RuleOut(serializers.Serializer):
 class RuleIn(serializers.Serializer):
     """Documents the body; rules/services.py validates it (one path for API and admin)."""
 
-    name = serializers.CharField(max_length=200)
-    trigger_text = serializers.CharField(max_length=500, help_text="anchor A")
-    trigger_radius = serializers.FloatField(help_text="similarity to anchor A at which the rule fires, -1..1")
-    exclude_text = serializers.CharField(max_length=500, help_text="anchor B")
-    exclude_radius = serializers.FloatField(help_text="similarity to anchor B at which a result is left out, -1..1")
+    name = serializers.RegexField(NOT_BLANK, max_length=200)
+    trigger_text = serializers.RegexField(NOT_BLANK, max_length=500, help_text="anchor A")
+    trigger_radius = serializers.FloatField(
+        min_value=-1, max_value=1, help_text="similarity to anchor A at which the rule fires"
+    )
+    exclude_text = serializers.RegexField(NOT_BLANK, max_length=500, help_text="anchor B")
+    exclude_radius = serializers.FloatField(
+        min_value=-1, max_value=1, help_text="similarity to anchor B at which a result is left out"
+    )
     active = serializers.BooleanField(required=False)
-    note = serializers.CharField(required=False, allow_blank=True)
+    note = serializers.CharField(required=False, allow_blank=True, allow_null=True, help_text="null means no note")
 
 
 class RuleChangeOut(serializers.Serializer):

@@ -1,6 +1,6 @@
 """REST API for a tenant's own API keys (scope `admin`): list, create (the secret is shown once), revoke."""
 
-from drf_spectacular.utils import extend_schema_view
+from drf_spectacular.utils import extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +33,7 @@ class ApiKeyCreated(ApiKeyOut):
 class ApiKeyListApi(APIView):
     required_scope = "admin"
 
+    @extend_schema_serializer(component_name="ApiKeyIn")  # "Body" alone would clash with the feedback body
     class Body(serializers.Serializer):
         name = StrictCharField(max_length=100)
         scopes = serializers.ListField(

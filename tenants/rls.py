@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg.pq import TransactionStatus
 
 from .scoping import current_tenant_id, is_cross_tenant
 
@@ -43,6 +44,8 @@ class TenantSetting:
     def __call__(self, execute, sql, params, many, context):  # Django's execute_wrapper protocol
         wanted = (str(current_tenant_id() or ""), "on" if is_cross_tenant() else "")
         db, raw = self.connection, self.connection.connection
+        if raw.info.transaction_status == TransactionStatus.INERROR:
+            return execute(sql, params, many, context)  # only ROLLBACK (TO SAVEPOINT) can run, and it reads no rows
         in_transaction = db.in_atomic_block or not db.get_autocommit()
         if in_transaction or self.session != (raw, wanted):
             db.validate_no_broken_transaction()

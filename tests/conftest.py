@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
 from rest_framework.test import APIClient
 
 from jobmatch_site import embedded
@@ -43,6 +44,16 @@ def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:
     yield
     if owner is not None:
         rls.switch_credentials("default", owner)  # DROP DATABASE is the owner's
+
+
+@pytest.fixture
+def in_test_transaction():
+    """Called as a WSGI app, Django closes the connection after each request (as the test client prevents)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

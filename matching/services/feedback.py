@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from jobmatch_site.parsers import unstorable
 from tenants.models import Tenant
 
 from ..errors import MatchingError
@@ -90,6 +91,9 @@ def import_feedback_csv(*, tenant: Tenant, data: bytes, user: object = None, api
     needed = {"vacancy_external_id", "candidate_external_id", "label"}
     if not rows or not needed <= set(rows[0]):
         raise MatchingError(f"the CSV needs the columns {', '.join(sorted(needed))}", field="file")
+    for line, row in enumerate(rows, start=2):  # before the cells reach a query: PostgreSQL refuses a NUL there
+        if why := next(filter(None, (unstorable(cell) for cell in row.values() if isinstance(cell, str))), None):
+            raise MatchingError(f"line {line}: a cell {why}", field="file")
     vacancies = dict(
         Vacancy.objects.filter(tenant=tenant, external_id__in={r["vacancy_external_id"] for r in rows}).values_list(
             "external_id", "pk"

@@ -19,6 +19,7 @@ MAX_CUSTOM_FIELDS = 50
 MAX_CUSTOM_KEY_CHARS = 64
 MAX_CUSTOM_VALUE_CHARS = 500
 MAX_BULK_ROWS = 1000
+MAX_LANGUAGES = 50  # a person's languages, generously: more is junk that every language filter would scan
 RECORD_FIELDS = (
     "external_id",
     "title",
@@ -91,6 +92,8 @@ def parse_languages(value: object, *, field_name: str = "languages") -> dict[str
         value = pairs
     if not isinstance(value, Mapping):
         raise MatchingError('languages must be an object like {"en": "C1"}', field=field_name)
+    if len(value) > MAX_LANGUAGES:
+        raise MatchingError(f"at most {MAX_LANGUAGES} languages ({len(value)} given)", field=field_name)
     languages = {}
     for code, level in value.items():
         code, level = str(code).strip().lower(), str(level).strip().upper() if isinstance(level, str) else level

@@ -62,8 +62,9 @@ def test_a_twin_candidate_in_another_tenant_is_never_returned(acme, globex, thei
 
 
 def test_free_text_search_returns_only_the_callers_rows(acme, globex, theirs, api_client):
+    mine = candidate(acme, "Welder", external_id="mine-1")  # a twin of theirs: an empty answer would not pass
     response = api_client(acme).post("/api/v1/search/", {"text": "welder", "kind": "candidates"}, format="json")
-    assert response.json()["results"] == []
+    assert [hit["id"] for hit in response.json()["results"]] == [mine.id]
 
 
 def test_a_bulk_upsert_naming_another_tenants_external_ids_creates_the_callers_own_rows(
@@ -110,9 +111,11 @@ def test_the_404_for_another_tenants_row_is_word_for_word_the_404_for_an_unused_
 
 @pytest.mark.parametrize("kind", ["vacancies", "candidates"])
 def test_the_text_filter_never_matches_another_tenants_external_id_or_title(acme, globex, theirs, api_client, kind):
+    mine = (vacancy if kind == "vacancies" else candidate)(acme, "Senior welder", external_id="mine-1", encode=False)
     client = api_client(acme)
-    for q in ("shared-1", "shared-2", "Welder"):
+    for q in ("shared-1", "shared-2"):
         assert client.get(f"/api/v1/{kind}/", {"q": q}).json()["results"] == []
+    assert [row["id"] for row in client.get(f"/api/v1/{kind}/", {"q": "Welder"}).json()["results"]] == [mine.id]
 
 
 @pytest.mark.parametrize("kind", ["vacancies", "candidates"])

@@ -75,3 +75,10 @@ def test_the_search_api_names_the_fired_rule_and_leaves_its_rows_out(api_client,
     assert body["excluded"] == [{"rule": "no vets", "removed": 1}]
     assert [hit["id"] for hit in body["results"]] == [district.id]
     assert vet.id not in [hit["id"] for hit in body["results"]]
+
+
+def test_a_rule_name_taken_twice_more_is_a_409_each_time(api_client, acme):
+    client = api_client(acme)
+    assert client.post("/api/v1/rules/", BODY, format="json").status_code == 201
+    again = [client.post("/api/v1/rules/", BODY | {"trigger_radius": r}, format="json").status_code for r in (0.5, 0.6)]
+    assert again == [409, 409]  # the second refusal once met a transaction the first had left aborted: a 500

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from jobmatch_site import embedded
+from jobmatch_site.http_server import gunicorn_command
 from matching.management.demo import seed_demo
 from matching.services import prepare_versions
 
@@ -29,8 +30,7 @@ class Command(BaseCommand):
         prepare_versions()  # before the web server forks: requests only load exports, never build them
         var = settings.BASE_DIR / "var"
         commands = [
-            [sys.executable, "-m", "gunicorn", "jobmatch_site.wsgi", "--bind", f"{host}:{port}",
-             "--workers", "2", "--threads", "4", "--timeout", "120", "--access-logfile", "-"],
+            gunicorn_command(bind=f"{host}:{port}"),
             [sys.executable, "-m", "celery", "-A", "jobmatch_site", "worker", "--beat", "--concurrency", "1",
              "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule")],
         ]  # fmt: skip

@@ -1,0 +1,59 @@
+"""Through the real gunicorn `serve` runs: an over-long URL or header answers the API's JSON error shape."""
+
+import http.client
+import json
+import socket
+import subprocess
+import time
+
+import pytest
+
+from jobmatch_site.http_server import gunicorn_command
+from tests.conftest import ROOT, subprocess_env
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup) -> tuple[str, int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = gunicorn_command(bind=f"127.0.0.1:{port}", workers=1, threads=2)
+    process = subprocess.Popen(
+        command, env=subprocess_env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield "127.0.0.1", port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _get(server: tuple[str, int], path: str, **headers: str) -> tuple[int, str, dict]:
+    connection = http.client.HTTPConnection(*server, timeout=30)
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    return response.status, response.getheader("Content-Type"), json.loads(response.read())
+
+
+def test_an_over_long_url_is_a_json_414(server):
+    status, content_type, body = _get(server, "/api/v1/vacancies/?q=" + "x" * 10_000)
+    assert (status, content_type) == (414, "application/json")
+    assert body["field"] is None and "URL is too long" in body["detail"]
+
+
+def test_an_over_long_header_is_a_json_431(server):
+    status, content_type, body = _get(server, "/api/v1/vacancies/", **{"X-Padding": "x" * 10_000})
+    assert (status, content_type) == (431, "application/json")
+    assert body["field"] is None and "header" in body["detail"]
+
+
+def test_an_ordinary_request_reaches_the_app(server):
+    status, content_type, body = _get(server, "/api/v1/vacancies/")
+    assert (status, content_type, body["field"]) == (401, "application/json", None)
