@@ -64,6 +64,27 @@ def _socket_dir(preferred: Path, name: str) -> Path:
     return short
 
 
+def process_alive(pid: int) -> bool:
+    """Whether `pid` runs. A killed daemon is a zombie until init reaps it (a second or two), and kill(pid, 0)
+    succeeds on a zombie: on Linux its state in /proc tells."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return False
+    except (OSError, IndexError):
+        return False
+    else:
+        return state not in ("Z", "X")
+    try:  # no /proc (macOS): a zombie reads as running until it is reaped
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 # PostgreSQL ---------------------------------------------------------------------------------------------------
 
 
@@ -110,9 +131,11 @@ def postgres_paths() -> tuple[Path, Path]:
 
 def postgres_running() -> bool:
     pgdata, _ = postgres_paths()
-    if not (pgdata / "PG_VERSION").exists():
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (FileNotFoundError, ValueError):
         return False
-    return _pg_run("pg_ctl", "status", "-D", str(pgdata), check=False).returncode == 0
+    return process_alive(pid)  # pg_ctl status only asks kill(pid, 0), which a killed server's zombie passes
 
 
 def start_postgres() -> bool:
@@ -200,10 +223,9 @@ def _redis_pid() -> int | None:
     data, _ = redis_paths()
     try:
         pid = int((data / "redis.pid").read_text().strip())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+    except (FileNotFoundError, ValueError):
         return None
-    return pid
+    return pid if process_alive(pid) else None
 
 
 def redis_running() -> bool:
@@ -283,6 +305,9 @@ def redis_cache_url(db: int = 0) -> str:
         start_redis()
     _, sock = redis_paths()
     return f"unix://{sock}?db={db}"
+
+
+SERVERS = {"postgres": (postgres_running, start_postgres), "redis": (redis_running, start_redis)}  # serve watches
 
 
 def stop_started_here() -> list[str]:

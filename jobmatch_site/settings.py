@@ -102,6 +102,8 @@ else:
 
     CELERY_BROKER_URL = embedded.redis_url(REDIS_DB)
     _cache_url = embedded.redis_cache_url(REDIS_DB)
+# The embedded servers in use, which `serve` watches and restarts.
+EMBEDDED_SERVERS = [name for name, url in (("postgres", database_url), ("redis", redis_url)) if not url]
 # Rate-limit counters, shared by every web worker. Short timeouts: a Redis outage must not stall the API
 # (tenants/throttling.py lets requests through while the counters are unreachable).
 CACHES = {

@@ -1,8 +1,5 @@
 import os
-import signal
-import subprocess
 import sys
-import time
 
 from django.conf import settings
 from django.core.management import call_command
@@ -10,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from jobmatch_site import embedded
 from jobmatch_site.http_server import gunicorn_command
-from matching.management.demo import seed_demo
+from jobmatch_site.supervisor import Child, Server, Supervisor, supervise
+from matching.management.demo import DemoReport, seed_demo
 from matching.services import prepare_versions
 
 
@@ -28,42 +26,29 @@ class Command(BaseCommand):
         report = None if no_demo else seed_demo()
         self.stdout.write("Preparing the encoders (the first start builds their ONNX exports, about a minute)...")
         prepare_versions()  # before the web server forks: requests only load exports, never build them
-        var = settings.BASE_DIR / "var"
-        commands = [
-            gunicorn_command(bind=f"{host}:{port}"),
-            [sys.executable, "-m", "celery", "-A", "jobmatch_site", "worker", "--beat", "--concurrency", "1",
-             "--loglevel", "INFO", "--schedule", str(var / "celerybeat-schedule")],
-        ]  # fmt: skip
-        children: list[subprocess.Popen] = []
-        # A process manager stops us with SIGTERM, and a shell starts background jobs with SIGINT ignored: both end
-        # up in the same clean stop as a Ctrl-C.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
-        try:  # from the first child on, any exit (Ctrl-C included) goes through _stop
-            for command in commands:
-                children.append(subprocess.Popen(command))
-            self.stdout.write(self.style.SUCCESS(f"\nJobMatch is running at http://{host}:{port}/"))
-            if report:
-                self.stdout.write(
-                    f"Log in as {report.username} / {report.password} (tenant {report.tenant.slug}); "
-                    f"admin at http://{host}:{port}/admin/, API docs at http://{host}:{port}/api/docs/"
-                )
-            self.stdout.write("Ctrl-C stops the web server, the worker and the embedded services this run started.\n")
-            while all(child.poll() is None for child in children):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+        schedule = settings.BASE_DIR / "var" / "celerybeat-schedule"
+        worker = [sys.executable, "-m", "celery", "-A", "jobmatch_site", "worker", "--beat", "--concurrency", "1",
+                  "--loglevel", "INFO", "--schedule", str(schedule)]  # fmt: skip
+        children = [Child("web server", gunicorn_command(bind=f"{host}:{port}")), Child("worker", worker)]
+        servers = [Server(name, *embedded.SERVERS[name]) for name in settings.EMBEDDED_SERVERS]
+        supervisor = Supervisor(children, servers, say=self._say)
+        try:
+            supervise(supervisor, on_started=lambda: self._started(host, port, report))
         finally:
-            self._stop(children)
+            stopped = embedded.stop_started_here()
+            self.stdout.write(f"stopped web server, worker{''.join(f', {name}' for name in stopped)}")
 
-    def _stop(self, children: list[subprocess.Popen]) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        stopped = embedded.stop_started_here()
-        self.stdout.write(f"stopped web server, worker{''.join(f', {name}' for name in stopped)}")
+    def _say(self, line: str) -> None:
+        self.stdout.write(f"serve: {line}")
+
+    def _started(self, host: str, port: int, report: DemoReport | None) -> None:
+        self.stdout.write(self.style.SUCCESS(f"\nJobMatch is running at http://{host}:{port}/"))
+        if report:
+            self.stdout.write(
+                f"Log in as {report.username} / {report.password} (tenant {report.tenant.slug}); "
+                f"admin at http://{host}:{port}/admin/, API docs at http://{host}:{port}/api/docs/"
+            )
+        self.stdout.write(
+            "A child or embedded server that dies is restarted. Ctrl-C stops the web server, the worker and the "
+            "embedded services this run started.\n"
+        )
