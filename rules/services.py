@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from pgvector.django import CosineDistance
 
+from jobmatch_site.integrity import key_share_locked
 from matching.models import EncoderVersion
 from matching.services import active_encoder_version
 from matching.services.encoding import encoder_for
@@ -100,6 +101,7 @@ def _texts_hash(rule: ExclusionRule) -> str:
     return hashlib.sha256(f"{rule.trigger_text}\x00{rule.exclude_text}".encode()).hexdigest()
 
 
+@transaction.atomic
 def reencode_rule_anchors(
     *, tenant: Tenant, version: EncoderVersion, rules: Iterable[ExclusionRule] | None = None
 ) -> int:
@@ -108,7 +110,11 @@ def reencode_rule_anchors(
     The re-index calls this for the version it is about to switch to, so rules apply from the first search.
     Returns how many rules were (re-)encoded.
     """
+    # A rule deleted meanwhile gets no anchors; a delete that comes later waits for this commit, and the database
+    # cascades the anchors with the rule (migration 0002).
     rules = list(ExclusionRule.objects.filter(tenant=tenant) if rules is None else rules)
+    alive = key_share_locked(ExclusionRule, [rule.pk for rule in rules], tenant_id=tenant.id)
+    rules = [rule for rule in rules if rule.pk in alive]
     stored = dict(
         RuleAnchor.objects.filter(tenant=tenant, encoder_version=version, rule__in=rules).values_list(
             "rule_id", "text_hash"
@@ -148,6 +154,17 @@ def _record(rule: ExclusionRule, action: str, actor: Actor, changes: dict | None
     )
 
 
+def _lock(rule: ExclusionRule, *, tenant: Tenant) -> None:
+    """Lock the tenant's rule until the transaction ends and reload it; one deleted meanwhile answers 404 (a save
+    would INSERT it again)."""
+    try:
+        if rule.tenant_id != tenant.id:
+            raise ExclusionRule.DoesNotExist
+        rule.refresh_from_db(from_queryset=ExclusionRule.objects.select_for_update())
+    except ExclusionRule.DoesNotExist:
+        raise RulesError(f"rule {rule.pk} not found", status=404) from None
+
+
 def _save(rule: ExclusionRule) -> None:
     try:
         with transaction.atomic():
@@ -171,8 +188,7 @@ def update_rule(
     *, tenant: Tenant, rule: ExclusionRule, data: Mapping, actor: Actor, partial: bool = True
 ) -> ExclusionRule:
     """Apply changed fields; new texts re-encode the anchors (other versions' anchors are dropped as stale)."""
-    if rule.tenant_id != tenant.id:
-        raise RulesError(f"rule {rule.pk} not found", status=404)
+    _lock(rule, tenant=tenant)
     cleaned = clean_rule(data, partial=partial)
     changes = {name: [getattr(rule, name), value] for name, value in cleaned.items() if getattr(rule, name) != value}
     if not changes:
@@ -204,8 +220,7 @@ def set_rules_active(*, tenant: Tenant, rules: Iterable[ExclusionRule], active: 
 @transaction.atomic
 def delete_rule(*, tenant: Tenant, rule: ExclusionRule, actor: Actor) -> None:
     """Delete a rule; its audit trail stays, with a 'deleted' entry."""
-    if rule.tenant_id != tenant.id:
-        raise RulesError(f"rule {rule.pk} not found", status=404)
+    _lock(rule, tenant=tenant)
     _record(rule, RuleChange.Action.DELETED, actor, {name: [getattr(rule, name), None] for name in RULE_FIELDS})
     rule.delete()
 

@@ -10,26 +10,20 @@ repeat this migration's SQL after one.
 
 from django.db import migrations
 
-_FK = """
-DO $$
-DECLARE name text;
-BEGIN
-    SELECT conname INTO name FROM pg_constraint
-     WHERE conrelid = '{table}'::regclass AND contype = 'f'
-       AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = '{table}'::regclass AND attname = 'record_id')];
-    EXECUTE format('ALTER TABLE {table} DROP CONSTRAINT %I', name);
-    EXECUTE format('ALTER TABLE {table} ADD CONSTRAINT %I FOREIGN KEY (record_id) REFERENCES {target} (id) '
-                   '{action} DEFERRABLE INITIALLY DEFERRED', name);
-END $$;
-"""
+from jobmatch_site.integrity import foreign_key_action_sql
 
-
-def _sql(action: str) -> str:
-    pairs = (("matching_vacancyembedding", "matching_vacancy"), ("matching_candidateembedding", "matching_candidate"))
-    return "".join(_FK.format(table=table, target=target, action=action) for table, target in pairs)
+KEYS = (
+    ("matching_vacancyembedding", "record_id", "matching_vacancy"),
+    ("matching_candidateembedding", "record_id", "matching_candidate"),
+)
 
 
 class Migration(migrations.Migration):
     dependencies = [("matching", "0008_job_calibration")]
 
-    operations = [migrations.RunSQL(_sql("ON DELETE CASCADE"), reverse_sql=_sql("ON DELETE NO ACTION"))]
+    operations = [
+        migrations.RunSQL(
+            foreign_key_action_sql(KEYS, "ON DELETE CASCADE"),
+            reverse_sql=foreign_key_action_sql(KEYS, "ON DELETE NO ACTION"),
+        )
+    ]

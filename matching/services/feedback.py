@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from jobmatch_site.integrity import key_share_locked
 from jobmatch_site.parsers import unstorable
 from tenants.models import Tenant
 
@@ -41,6 +42,7 @@ def parse_label(value: object, *, field: str = "label") -> bool:
     raise MatchingError("label must be good or bad", field=field)
 
 
+@transaction.atomic
 def record_feedback(
     *,
     tenant: Tenant,
@@ -57,6 +59,11 @@ def record_feedback(
         raise MatchingError("not found", status=404)  # another tenant's row answers like a missing one
     if query not in ("vacancy", "candidate"):
         raise MatchingError("query must be vacancy or candidate (the side that was searched)", field="query")
+    # A pair deleted meanwhile answers like a missing one; a delete that comes later waits for this commit, and the
+    # database cascades the mark with the row (migration 0010).
+    pair = ((Vacancy, vacancy.pk), (Candidate, candidate.pk))
+    if not all(key_share_locked(model, [pk], tenant_id=tenant.id) for model, pk in pair):
+        raise MatchingError("not found", status=404)
     row, created = Feedback.objects.update_or_create(
         tenant=tenant,
         vacancy=vacancy,
@@ -70,6 +77,13 @@ def record_feedback(
         },
     )
     return row, created
+
+
+def _by_external_id(model: type[Vacancy] | type[Candidate], tenant: Tenant, external_ids: set[str]) -> dict[str, int]:
+    """Ids of the tenant's rows by external_id, locked like record_feedback's pair."""
+    ids = dict(model.objects.filter(tenant=tenant, external_id__in=external_ids).values_list("external_id", "pk"))
+    alive = key_share_locked(model, ids.values(), tenant_id=tenant.id)
+    return {external_id: pk for external_id, pk in ids.items() if pk in alive}
 
 
 @transaction.atomic
@@ -94,16 +108,8 @@ def import_feedback_csv(*, tenant: Tenant, data: bytes, user: object = None, api
     for line, row in enumerate(rows, start=2):  # before the cells reach a query: PostgreSQL refuses a NUL there
         if why := next(filter(None, (unstorable(cell) for cell in row.values() if isinstance(cell, str))), None):
             raise MatchingError(f"line {line}: a cell {why}", field="file")
-    vacancies = dict(
-        Vacancy.objects.filter(tenant=tenant, external_id__in={r["vacancy_external_id"] for r in rows}).values_list(
-            "external_id", "pk"
-        )
-    )
-    candidates = dict(
-        Candidate.objects.filter(tenant=tenant, external_id__in={r["candidate_external_id"] for r in rows}).values_list(
-            "external_id", "pk"
-        )
-    )
+    vacancies = _by_external_id(Vacancy, tenant, {r["vacancy_external_id"] for r in rows})
+    candidates = _by_external_id(Candidate, tenant, {r["candidate_external_id"] for r in rows})
     for line, row in enumerate(rows, start=2):
         try:
             good = parse_label(row["label"])
