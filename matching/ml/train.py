@@ -5,6 +5,7 @@ import json
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -92,41 +93,21 @@ def set_seed(seed: int) -> None:
 
 def _batches(pairs: list[Pair], batch_size: int) -> Iterator[list[Pair]]:
     """Batches in order, each group at most once (a deferred twin opens the next batch): more real negatives.
-    Twins still deferred at the end get batches of their own, so every pair is seen once an epoch."""
-    pending: list[Pair] = []
-    batch, groups = [], set()
-    for pair in pairs:
-        if pair.group in groups:
-            pending.append(pair)
-            continue
-        batch.append(pair)
-        groups.add(pair.group)
-        if len(batch) == batch_size:
+    Twins still deferred when the pairs run out get batches of their own, so every pair is seen once an epoch."""
+    stream, carried = iter(pairs), deque()
+    while True:
+        batch, groups, deferred = [], set(), []
+        while len(batch) < batch_size and (pair := carried.popleft() if carried else next(stream, None)) is not None:
+            if pair.group in groups:
+                deferred.append(pair)
+            else:
+                batch.append(pair)
+                groups.add(pair.group)
+        if len(batch) > 1:  # a lone pair has no negative to learn from
             yield batch
-            batch, groups = [], set()
-            carried, pending = pending, []
-            for twin in carried:
-                if twin.group in groups:
-                    pending.append(twin)
-                else:
-                    batch.append(twin)
-                    groups.add(twin.group)
-    while pending:  # each pass takes at most one twin per group, so it always empties a batch's worth
-        carried, pending = pending, []
-        for twin in carried:
-            if twin.group in groups:
-                pending.append(twin)
-                continue
-            batch.append(twin)
-            groups.add(twin.group)
-            if len(batch) == batch_size:
-                yield batch
-                batch, groups = [], set()
-        if pending and batch:
-            yield batch  # what is left are twins of this batch's groups: they open the next one
-            batch, groups = [], set()
-    if len(batch) > 1:
-        yield batch
+        if not deferred and len(batch) < batch_size:
+            return
+        carried.extendleft(reversed(deferred))
 
 
 def build_model(config: TrainConfig):
