@@ -12,7 +12,10 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 ESCO_CSV = DATA_DIR / "esco_v1.1.1_occupations_en.csv"  # ESCO v1.1.1 occupations (CC BY 4.0)
 ONET_TSV = DATA_DIR / "onet_27.0_titles.tsv"  # O*NET 27.0 occupation, alternate and reported titles (CC BY 4.0)
 JOBBERT_VALIDATION_CSV = DATA_DIR / "jobbert_eval_validation_en.csv"  # evaluation only (MIT)
+# The official ESCO <-> O*NET-SOC 2019 crosswalk (ESCO reuse policy; O*NET CC BY 4.0): training groups only.
+CROSSWALK_CSV = DATA_DIR / "esco_onet_crosswalk_v1.csv"
 GLOBAL_CALIBRATION_DIR = DATA_DIR / "global_calibration"  # fits of the encoders that ship with the product
+ENCODERS_DIR = DATA_DIR / "encoders"  # trained encoders shipped as their int8 ONNX export, with training.json
 
 csv.field_size_limit(10_000_000)  # ESCO descriptions and label lists run past the csv module's default
 
@@ -96,3 +99,17 @@ def onet_titles(path: Path = ONET_TSV) -> tuple[dict[str, list[str]], dict[str, 
             if row["title_type"] == "occupation":
                 descriptions[code] = row["description"].strip()
     return dict(titles), descriptions
+
+
+def esco_onet_crosswalk(path: Path = CROSSWALK_CSV) -> list[tuple[str, str, str]]:
+    """(O*NET-SOC code, ESCO occupation URI, match type: exactMatch, closeMatch, broadMatch, narrowMatch) rows;
+    the file's metadata lines above its header, and the mappings to ISCO groups, are skipped."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    header = next(i for i, line in enumerate(lines) if line.startswith("O*NET Id,"))
+    rows = csv.DictReader(lines[header:])
+    return [
+        (row["O*NET Id"].strip(), row["ESCO or ISCO URI"].strip(), row["Type of Match"].strip())
+        for row in rows
+        if "/occupation/" in row["ESCO or ISCO URI"]
+    ]

@@ -14,7 +14,7 @@ from tenants.services import ensure_member, ensure_tenant
 
 from ..models import Kind
 from ..reference_data import esco_occupations
-from ..services import active_encoder_version, ensure_base_encoder, upsert_records
+from ..services import active_encoder_version, ensure_default_encoder, upsert_records
 from ..services.talent_map import request_preparation
 
 DEMO_USERNAME, DEMO_PASSWORD = "demo", "jobmatch-demo"
@@ -151,7 +151,7 @@ class DemoReport:
 def _seed_second_team(*, user: User, slug: str, name: str) -> Tenant:
     """A small second tenant the demo user recruits for, so the team switcher and tenant isolation show."""
     vacancies, candidates = demo_rows(seed=SECOND_TEAM_SEED)
-    tenant = ensure_tenant(slug=slug, name=name, encoder=ensure_base_encoder())
+    tenant = ensure_tenant(slug=slug, name=name, encoder=ensure_default_encoder())
     ensure_member(tenant=tenant, user=user, role=Membership.Role.RECRUITER)
     with tenant_scope(tenant.id):
         upsert_records(
@@ -171,7 +171,7 @@ def seed_demo(*, slug: str = "demo") -> DemoReport:
     """Create or refresh the demo tenant; running it again changes nothing and re-encodes nothing."""
     vacancies, candidates = demo_rows()
     with transaction.atomic():
-        tenant = ensure_tenant(slug=slug, name=f"{slug.title()} Recruiting", encoder=ensure_base_encoder())
+        tenant = ensure_tenant(slug=slug, name=f"{slug.title()} Recruiting", encoder=ensure_default_encoder())
         user, _ = User.objects.get_or_create(username=DEMO_USERNAME if slug == "demo" else f"{slug}-demo")
         if not user.check_password(DEMO_PASSWORD) or not user.is_staff:
             user.set_password(DEMO_PASSWORD)

@@ -8,10 +8,10 @@ The evaluation sets (JobBERT validation titles, Avature) never enter here.
 import hashlib
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..reference_data import esco_titles, onet_titles
+from ..reference_data import esco_onet_crosswalk, esco_titles, onet_titles
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,12 @@ def noisy_title(title: str, rng: random.Random) -> str:
     if rng.random() < 0.1 and len(text) > 4:
         i = rng.randrange(1, len(text) - 2)
         text = text[:i] + text[i + 1] + text[i] + text[i + 2 :] if rng.random() < 0.5 else text[:i] + text[i + 1 :]
-    case = rng.random()
-    if case < 0.2:
-        text = text.upper()
-    elif case < 0.35:
-        text = text.title()
-    elif case < 0.45:
-        text = text.lower()
+    # Not case: the tokenizer lower-cases, so upper/title case changed nothing for a fifth of the noisy anchors.
+    words = text.split()
+    if rng.random() < 0.2 and len(words) >= 2:
+        text = f"{words[-1]}, {' '.join(words[:-1])}"  # "nurse, district": inverted, as job boards list them
+    elif rng.random() < 0.1:
+        text = text.replace(" ", rng.choice(["-", " / ", "  "]), 1)
     return text
 
 
@@ -106,6 +105,9 @@ class PairSet:
     groups: int
     dropped_ambiguous: int
     sources: dict[str, str]  # file name -> sha256
+    # group -> groups the crosswalk relates it to (close/broad/narrow matches): never negatives of each other
+    related: dict[str, set[str]] = field(default_factory=dict)
+    merged_by_crosswalk: int = 0  # O*NET occupations whose titles joined their exactly-matched ESCO occupation
 
 
 def _first_sentences(text: str, limit: int = 300) -> str:
@@ -121,17 +123,39 @@ def ontology_pairs(
     noise: float = 0.5,
     descriptions: bool = True,
     extra: list[Pair] | None = None,
+    crosswalk: Path | None = None,
 ) -> PairSet:
     """One epoch's pairs: each label paired with another label of its occupation (the anchor made posting-like
-    with probability `noise`), plus title -> description pairs; shuffled deterministically by `seed`."""
+    with probability `noise`), plus title -> description pairs; shuffled deterministically by `seed`.
+
+    With the ESCO <-> O*NET `crosswalk`, an O*NET occupation exactly matched to one ESCO occupation joins it (its
+    titles become that occupation's positives, one group across the taxonomies), and occupations it relates less
+    tightly (close, broad, narrow) are recorded in `related`, so the loss never treats them as negatives."""
     rng = random.Random(seed)
     titles, texts = esco_titles(esco)
     sources = {esco.name: file_sha256(esco)}
+    related: dict[str, set[str]] = {}
+    merged = 0
     if onet is not None:
         onet_groups, onet_texts = onet_titles(onet)
-        titles |= onet_groups
-        texts |= onet_texts
         sources[onet.name] = file_sha256(onet)
+        if crosswalk is not None:
+            sources[crosswalk.name] = file_sha256(crosswalk)
+            links = [(f"onet:{code}", uri, kind) for code, uri, kind in esco_onet_crosswalk(crosswalk)]
+            exact: dict[str, set[str]] = {}
+            for code, uri, kind in links:
+                if kind == "exactMatch" and code in onet_groups and uri in titles:
+                    exact.setdefault(code, set()).add(uri)
+            for code, uris in sorted(exact.items()):
+                if len(uris) == 1:  # an O*NET code exact to several ESCO occupations stays its own group
+                    titles[next(iter(uris))] = titles[next(iter(uris))] + onet_groups.pop(code)
+                    merged += 1
+            for code, uri, kind in links:
+                if kind != "exactMatch" and code in onet_groups and uri in titles:
+                    related.setdefault(code, set()).add(uri)
+                    related.setdefault(uri, set()).add(code)
+        titles |= onet_groups
+        texts |= {code: text for code, text in onet_texts.items() if code in onet_groups}
     titles, dropped = drop_ambiguous(titles)
     pairs = []
     for group, labels in sorted(titles.items()):
@@ -151,4 +175,11 @@ def ontology_pairs(
                 )
     pairs += extra or []
     rng.shuffle(pairs)
-    return PairSet(pairs=pairs, groups=len(titles), dropped_ambiguous=dropped, sources=sources)
+    return PairSet(
+        pairs=pairs,
+        groups=len(titles),
+        dropped_ambiguous=dropped,
+        sources=sources,
+        related=related,
+        merged_by_crosswalk=merged,
+    )

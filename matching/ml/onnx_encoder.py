@@ -46,7 +46,10 @@ def check_exportable(model_path: Path) -> None:
     if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
         raise ExportNotSupported(f"{model_path} is {' + '.join(kinds)}; only Transformer + Pooling (+ Normalize)")
     pooling = json.loads((model_path / modules[1]["path"] / "config.json").read_text())
-    modes = {key for key, value in pooling.items() if key.startswith("pooling_mode") and value}
+    # sentence-transformers < 6 writes one flag per mode; 6 writes {"pooling_mode": "mean"} when it saves a model
+    modes = {key for key, value in pooling.items() if key.startswith("pooling_mode_") and value is True}
+    if pooling.get("pooling_mode") == "mean":
+        modes.add("pooling_mode_mean_tokens")
     if modes != {"pooling_mode_mean_tokens"}:
         raise ExportNotSupported(f"{model_path} pools by {sorted(modes)}; only mean pooling is exported")
     if not (model_path / "model.safetensors").exists():

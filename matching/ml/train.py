@@ -1,9 +1,11 @@
-"""Fine-tune the base encoder with a softmax-group head on ontology pairs. Torch only; deterministic by seed."""
+"""Fine-tune the base encoder on ontology pairs, bare (the served vector is the backbone's pooled, normalised
+output) or under a softmax-group head. Torch only; deterministic by seed."""
 
 import json
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +22,13 @@ from .softmax_head import SoftmaxGroupHead
 @dataclass
 class TrainConfig:
     base_model: str
+    # "none": the backbone alone, whose pooled vector ranks (the head's squeezed band cost ranking: bench/README.md);
+    # "softmax_groups": the seed's G x K softmax-group head on top.
+    head: str = "none"
+    # GISTEmbed-style guide: an in-batch negative the frozen base model scores above the pair's own positive (minus
+    # guide_margin) is a likely synonym and is masked, not pushed away.
+    guide: bool = True
+    guide_margin: float = 0.0
     epochs: float = 1.0
     batch_size: int = 128
     groups: int = 4
@@ -59,6 +68,21 @@ class TrainReport:
     seconds: float
     stopped_early: bool
     final_loss: float | None  # None when no fine-tune step ran (head warm-up only)
+    masked_negatives: float = 0.0  # mean share of in-batch negatives masked by the guide / crosswalk
+    tcm_gradient_share: float | None = None  # TCM's share of the gradient norm at the embeddings (sampled)
+
+
+SHARE_EVERY = 20  # steps between samples of TCM's gradient share (two small autograd calls at the embeddings)
+
+
+def _gradient_share(terms: dict[str, torch.Tensor], outputs: tuple[torch.Tensor, ...]) -> float:
+    """||d tcm / d embeddings|| / (||d pair|| + ||d tcm||): whether TCM's weight moves the model at all (at weight 1
+    next to a scale-600 loss it carried 0.2-0.5%, so its OPIS effect was noise)."""
+    norms = {}
+    for name in ("pair", "tcm"):
+        grads = torch.autograd.grad(terms[name], outputs, retain_graph=True, allow_unused=True)
+        norms[name] = sum(float(g.norm()) for g in grads if g is not None)
+    return norms["tcm"] / max(norms["pair"] + norms["tcm"], 1e-12)
 
 
 def set_seed(seed: int) -> None:
@@ -68,27 +92,22 @@ def set_seed(seed: int) -> None:
 
 
 def _batches(pairs: list[Pair], batch_size: int) -> Iterator[list[Pair]]:
-    """Batches in order, each group at most once (a deferred twin opens the next batch): more real negatives."""
-    pending: list[Pair] = []
-    batch, groups = [], set()
-    for pair in pairs:
-        if pair.group in groups:
-            pending.append(pair)
-            continue
-        batch.append(pair)
-        groups.add(pair.group)
-        if len(batch) == batch_size:
+    """Batches in order, each group at most once (a deferred twin opens the next batch): more real negatives.
+    Twins still deferred when the pairs run out get batches of their own, so every pair is seen once an epoch."""
+    stream, carried = iter(pairs), deque()
+    while True:
+        batch, groups, deferred = [], set(), []
+        while len(batch) < batch_size and (pair := carried.popleft() if carried else next(stream, None)) is not None:
+            if pair.group in groups:
+                deferred.append(pair)
+            else:
+                batch.append(pair)
+                groups.add(pair.group)
+        if len(batch) > 1:  # a lone pair has no negative to learn from
             yield batch
-            batch, groups = [], set()
-            carried, pending = pending, []
-            for twin in carried:
-                if twin.group in groups:
-                    pending.append(twin)
-                else:
-                    batch.append(twin)
-                    groups.add(twin.group)
-    if len(batch) > 1:
-        yield batch
+        if not deferred and len(batch) < batch_size:
+            return
+        carried.extendleft(reversed(deferred))
 
 
 def build_model(config: TrainConfig):
@@ -96,6 +115,10 @@ def build_model(config: TrainConfig):
     from sentence_transformers import SentenceTransformer
 
     base = SentenceTransformer(config.base_model, device=config.device, local_files_only=True)
+    if config.head == "none":
+        return base
+    if config.head != "softmax_groups":
+        raise ValueError(f"head must be none or softmax_groups, not {config.head!r}")
     head = SoftmaxGroupHead(base.get_embedding_dimension(), config.groups, config.group_size, config.temperature)
     if config.head_init == "isometric":
         isometric_init(head.linear, scale=config.head_init_scale)
@@ -158,22 +181,56 @@ def warm_up_head(model, config: TrainConfig, pairs: list[Pair], progress=None) -
             optimizer.zero_grad(set_to_none=True)
 
 
+def guide_vectors(pairs: list[Pair], encode: Callable[[list[str]], np.ndarray]) -> dict[str, np.ndarray]:
+    """Every text of the pairs under the frozen guide model (encoded once: the guide never changes)."""
+    texts = sorted({p.anchor for p in pairs} | {p.positive for p in pairs})
+    return dict(zip(texts, encode(texts), strict=True))
+
+
+def ignored_pairs(
+    batch: list[Pair], *, guide: dict[str, np.ndarray] | None, margin: float, related: dict[str, set[str]]
+) -> torch.Tensor | None:
+    """[B, B]: candidate j is no negative of anchor i when the guide scores it above i's own positive (minus margin),
+    or the crosswalk relates their occupations."""
+    ignore = torch.zeros((len(batch), len(batch)), dtype=torch.bool)
+    if guide is not None:
+        anchors = torch.from_numpy(np.stack([guide[p.anchor] for p in batch]))
+        positives = torch.from_numpy(np.stack([guide[p.positive] for p in batch]))
+        sims = anchors @ positives.T
+        ignore |= sims > sims.diagonal()[:, None] - margin
+    if related:
+        for i, a in enumerate(batch):
+            near = related.get(a.group)
+            if near:
+                for j, b in enumerate(batch):
+                    ignore[i, j] |= b.group in near
+    ignore.fill_diagonal_(False)
+    return ignore if ignore.any() else None
+
+
 def train(
-    config: TrainConfig, pairs: list[Pair], out_dir: Path, *, progress: Callable[[Iterator], Iterator] | None = None
+    config: TrainConfig,
+    pairs: list[Pair],
+    out_dir: Path,
+    *,
+    progress: Callable[[Iterator], Iterator] | None = None,
+    guide: Callable[[list[str]], np.ndarray] | None = None,
+    related: dict[str, set[str]] | None = None,
 ) -> TrainReport:
-    """Train, save a sentence-transformers model with the head under out_dir, and a training.json beside it."""
+    """Train, save a sentence-transformers model under out_dir, and a training.json beside it. `guide` encodes
+    texts with the frozen guide model (used when config.guide); `related`: groups never negatives of each other."""
     set_seed(config.seed)
     model = build_model(config)
     serving_length = model.max_seq_length
     model.max_seq_length = config.max_seq_length
-    if config.head_warmup_epochs:
+    if config.head_warmup_epochs and config.head != "none":
         warm_up_head(model, config, pairs, progress)
     loss_fn = _loss(model, config)
-    head = model[-1]
-    head_params = {id(p) for p in head.parameters()}
+    guided = guide_vectors(pairs, guide) if config.guide and guide is not None else None
+    head_params = {id(p) for p in model[-1].parameters()} if config.head != "none" else set()
     optimizer = torch.optim.AdamW([
         {"params": [p for p in model.parameters() if id(p) not in head_params], "lr": config.backbone_lr},
-        {"params": list(head.parameters()), "lr": config.head_lr},
+        {"params": [p for p in model.parameters() if id(p) in head_params], "lr": config.head_lr},
     ], weight_decay=0.01)  # fmt: skip
     per_epoch = max(1, len(pairs) // config.batch_size)
     total_steps = math.ceil(per_epoch * config.epochs)  # 0: the head warm-up alone
@@ -183,6 +240,8 @@ def train(
     )
     labels_of: dict[str, int] = {}
     steps, seen, started, last_loss, stopped_early = 0, 0, time.monotonic(), None, False
+    masked: list[float] = []  # per batch: the share of candidate pairs the guide or crosswalk kept from negatives
+    tcm_shares: list[float] = []
 
     def epoch_batches() -> Iterator[list[Pair]]:
         for epoch in range(math.ceil(config.epochs)):
@@ -203,7 +262,15 @@ def train(
         features = [model.preprocess([getattr(p, side) for p in batch]) for side in ("anchor", "positive")]
         features = [{k: v.to(model.device) if torch.is_tensor(v) else v for k, v in f.items()} for f in features]
         groups = torch.tensor([labels_of.setdefault(p.group, len(labels_of)) for p in batch], device=model.device)
-        loss = loss_fn(features, groups)
+        ignore = ignored_pairs(batch, guide=guided, margin=config.guide_margin, related=related or {})
+        if ignore is not None:
+            ignore = ignore.to(model.device)
+            masked.append(float(ignore.sum()) / (len(batch) * (len(batch) - 1)))
+        anchors, positives = (model(f)["sentence_embedding"] for f in features)
+        terms = loss_fn.terms(anchors, positives, groups, ignore)
+        if "tcm" in terms and steps % SHARE_EVERY == 0:
+            tcm_shares.append(_gradient_share(terms, (anchors, positives)))
+        loss = sum(terms.values())
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -222,6 +289,8 @@ def train(
         seconds=time.monotonic() - started,
         stopped_early=stopped_early,
         final_loss=last_loss,
+        masked_negatives=float(np.mean(masked)) if masked else 0.0,
+        tcm_gradient_share=float(np.mean(tcm_shares)) if tcm_shares else None,
     )
     (out_dir / "training.json").write_text(json.dumps({"config": asdict(config), "report": asdict(report)}, indent=2))
     return report

@@ -31,7 +31,7 @@ from .records import (
     upsert_records,
 )
 from .search import MAX_K, Match, RuleEffect, SearchFilters, SearchResult, search
-from .versions import ensure_base_encoder, prepare_versions
+from .versions import ensure_base_encoder, ensure_default_encoder, prepare_versions
 
 __all__ = [
     "MAX_BULK_ROWS",
@@ -57,6 +57,7 @@ __all__ = [
     "refit_tenants_with_new_feedback",
     "request_refit",
     "prepare_versions",
+    "ensure_default_encoder",
     "set_policy",
     "threshold_for",
     "clean_record",

@@ -16,10 +16,11 @@ from tenants.scoping import tenant_scope
 
 from ..errors import MatchingError
 from ..ml.data import Pair, ontology_pairs
-from ..ml.encoder import BASE_MODEL, resolve_model_path
+from ..ml.encoder import BASE_DIMENSION, BASE_MODEL, resolve_model_path
 from ..ml.train import TrainConfig, train
 from ..models import EncoderVersion, Job, Kind
-from ..reference_data import ESCO_CSV, JOBBERT_VALIDATION_CSV, ONET_TSV
+from ..reference_data import CROSSWALK_CSV, ESCO_CSV, JOBBERT_VALIDATION_CSV, ONET_TSV
+from .encoding import served_encoder
 from .versions import prepare_global_threshold
 
 JOB_UPDATE_S = 2.0
@@ -52,7 +53,12 @@ def train_encoder(
     progress: Callable[[Iterator], Iterator] | None = None,
 ) -> EncoderVersion:
     """Train, save under MODELS_DIR/<name>, register the version and its metrics."""
-    name = name or f"minilm-sg{config.get('groups', 4)}x{config.get('group_size', 128)}-{timezone.now():%Y%m%d-%H%M%S}"
+    shape = (
+        "bare"
+        if config.get("head", "none") == "none"
+        else f"sg{config.get('groups', 4)}x{config.get('group_size', 128)}"
+    )
+    name = name or f"minilm-{shape}-{timezone.now():%Y%m%d-%H%M%S}"
     if not _NAME.match(name):
         raise MatchingError("an encoder name is letters, digits, '.', '_' and '-'", field="name")
     if EncoderVersion.objects.filter(name=name).exists():
@@ -60,10 +66,21 @@ def train_encoder(
     extra = [pair for tenant in tenants for pair in tenant_title_pairs(tenant=tenant)]
     config = dict(config)
     noise = config.pop("noise", 0.5)  # the data's, not the model's: recorded with the data hashes
-    pair_set = ontology_pairs(esco=ESCO_CSV, onet=ONET_TSV, seed=config.get("seed", 0), noise=noise, extra=extra)
+    use_crosswalk = config.pop("crosswalk", True)
+    pair_set = ontology_pairs(
+        esco=ESCO_CSV,
+        onet=ONET_TSV,
+        crosswalk=CROSSWALK_CSV if use_crosswalk else None,
+        seed=config.get("seed", 0),
+        noise=noise,
+        extra=extra,
+    )
     train_config = TrainConfig(base_model=str(resolve_model_path(BASE_MODEL)), **config)
     train_config.extra = {
         "noise": noise,
+        "crosswalk": use_crosswalk,
+        "merged_by_crosswalk": pair_set.merged_by_crosswalk,
+        "related_groups": len(pair_set.related),
         "data_sha256": pair_set.sources,
         "pairs": len(pair_set.pairs),
         "groups": pair_set.groups,
@@ -74,15 +91,22 @@ def train_encoder(
     out_dir = Path(settings.MODELS_DIR) / name
     jobs = _training_jobs(tenants=tenants, name=name)
     try:
-        report = train(train_config, pair_set.pairs, out_dir, progress=_tracked(jobs, progress))
+        report = train(
+            train_config,
+            pair_set.pairs,
+            out_dir,
+            progress=_tracked(jobs, progress),
+            guide=lambda texts: served_encoder(BASE_MODEL).encode(texts)[0],  # the frozen base model, int8
+            related=pair_set.related,
+        )
     except BaseException as exc:  # Ctrl-C included: the dashboards must not show a run that died as running
         _finish_jobs(jobs, Job.Status.FAILED, f"{name}: {type(exc).__name__}: {exc}"[:500])
         raise
     version = EncoderVersion.objects.create(
         name=name,
-        dimension=train_config.groups * train_config.group_size,
+        dimension=train_config.groups * train_config.group_size if train_config.head != "none" else BASE_DIMENSION,
         artifact_path=str(out_dir),
-        has_confidence=True,
+        has_confidence=train_config.head != "none",
         config={"train": asdict(train_config), "report": asdict(report)},
     )
     # No HNSW index yet: built over the rows once a tenant or the version is large enough to use one

@@ -1,3 +1,5 @@
+from argparse import BooleanOptionalAction
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -13,7 +15,21 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--name", help="version name (default: minilm-sg<G>x<K>-<timestamp>)")
+        parser.add_argument("--name", help="version name (default: minilm-<head>-<timestamp>)")
+        parser.add_argument(
+            "--head",
+            choices=["none", "softmax_groups"],
+            default="none",
+            help="none (default): the backbone's own vector ranks; softmax_groups: the seed's G x K head on top",
+        )
+        parser.add_argument(
+            "--guide", action=BooleanOptionalAction, default=True, help="mask in-batch negatives the base model "
+            "scores above the pair's own positive (GISTEmbed)",
+        )  # fmt: skip
+        parser.add_argument("--guide-margin", type=float, default=0.0)
+        parser.add_argument(
+            "--crosswalk", action=BooleanOptionalAction, default=True, help="ESCO <-> O*NET groups from the crosswalk"
+        )
         parser.add_argument("--epochs", type=float, default=1.0, help="full fine-tune epochs (0: head only)")
         parser.add_argument("--head-epochs", type=int, default=0, help="head-only epochs on cached vectors first")
         parser.add_argument("--head-init", choices=["isometric", "random"], default="isometric")
@@ -22,14 +38,17 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=128)
         parser.add_argument("--groups", type=int, default=4)
         parser.add_argument("--group-size", type=int, default=128)
-        parser.add_argument("--loss", choices=["batch_wide", "in_batch"], default="batch_wide")
+        parser.add_argument("--loss", choices=["batch_wide", "in_batch"], default=None, help="default: in_batch "
+                            "bare, batch_wide with the head")  # fmt: skip
         parser.add_argument(
-            "--loss-scale", type=float, default=600.0, help="cosine -> logit factor of both losses (suits 4x128)"
+            "--loss-scale", type=float, default=None, help="cosine -> logit factor (default: 20 bare, 600 with 4x128)"
         )
-        parser.add_argument("--margin", type=float, default=0.003, help="the batch-wide loss's cosine margin")
+        parser.add_argument(
+            "--margin", type=float, default=None, help="the batch-wide loss's cosine margin (default: 0.1 bare, 0.003)"
+        )
         parser.add_argument(
             "--tcm",
-            action=__import__("argparse").BooleanOptionalAction,
+            action=BooleanOptionalAction,
             default=True,
             help="add the threshold-consistent margin term (default on)",
         )
@@ -52,8 +71,12 @@ class Command(BaseCommand):
         parser.add_argument("--skip-eval", action="store_true", help="register without validation metrics")
 
     def handle(self, *args: object, **o: object) -> None:
+        bare = o["head"] == "none"  # the head's squeezed band needs a stretched scale and margin (bench/README.md)
+        o["loss"] = o["loss"] or ("in_batch" if bare else "batch_wide")
+        o["loss_scale"] = o["loss_scale"] if o["loss_scale"] is not None else (20.0 if bare else 600.0)
+        o["margin"] = o["margin"] if o["margin"] is not None else (0.1 if bare else 0.003)
         floors = {"epochs": 0, "head_epochs": 0, "margin": 0, "batch_size": 1, "groups": 1, "group_size": 1,
-                  "loss_scale": 1, "head_lr": 0, "backbone_lr": 0}  # fmt: skip
+                  "loss_scale": 1, "head_lr": 0, "backbone_lr": 0, "guide_margin": 0}  # fmt: skip
         for name, floor in floors.items():
             if o[name] < floor:
                 bound = "0 or more" if floor == 0 else "at least 1"
@@ -74,6 +97,7 @@ class Command(BaseCommand):
             "max_minutes": o["max_minutes"], "seed": o["seed"], "head_warmup_epochs": o["head_epochs"],
             "head_init": o["head_init"], "head_lr": o["head_lr"], "scale": o["loss_scale"], "margin": o["margin"],
             "tcm_margins": (m_pos, m_neg), "backbone_lr": o["backbone_lr"], "noise": o["noise"],
+            "head": o["head"], "guide": o["guide"], "guide_margin": o["guide_margin"], "crosswalk": o["crosswalk"],
         }  # fmt: skip
         with refusals_exit_2():
             tenants = [get_tenant_by_slug(slug=slug) for slug in o["tenant"]]
