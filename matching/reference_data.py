@@ -13,6 +13,7 @@ ESCO_CSV = DATA_DIR / "esco_v1.1.1_occupations_en.csv"  # ESCO v1.1.1 occupation
 ONET_TSV = DATA_DIR / "onet_27.0_titles.tsv"  # O*NET 27.0 occupation, alternate and reported titles (CC BY 4.0)
 JOBBERT_VALIDATION_CSV = DATA_DIR / "jobbert_eval_validation_en.csv"  # evaluation only (MIT)
 GLOBAL_CALIBRATION_DIR = DATA_DIR / "global_calibration"  # fits of the encoders that ship with the product
+CONFIDENCE_DIR = DATA_DIR / "confidence"  # confidence calibrators of the encoders that ship with the product
 
 csv.field_size_limit(10_000_000)  # ESCO descriptions and label lists run past the csv module's default
 
