@@ -312,8 +312,9 @@ class SearchApi(APIView):
         similarity = serializers.FloatField()
         confidence = serializers.FloatField(
             allow_null=True,
-            help_text="the hit's probability under the model's softmax over the best 10 rows (how clearly it stands "
-            "out, not whether it fits); null for an encoder without a softmax-group head",
+            help_text="the probability that this hit is a right match, from a calibrator fitted per encoder version on "
+            "validation data over features of the search (its softmax share among the best 10, cosine, gaps, rank); "
+            "null only while the version has no calibrator yet",
         )
         is_match = serializers.BooleanField(allow_null=True)
 

@@ -16,6 +16,7 @@ JOBBERT_VALIDATION_CSV = DATA_DIR / "jobbert_eval_validation_en.csv"  # evaluati
 CROSSWALK_CSV = DATA_DIR / "esco_onet_crosswalk_v1.csv"
 GLOBAL_CALIBRATION_DIR = DATA_DIR / "global_calibration"  # fits of the encoders that ship with the product
 ENCODERS_DIR = DATA_DIR / "encoders"  # trained encoders shipped as their int8 ONNX export, with training.json
+CONFIDENCE_DIR = DATA_DIR / "confidence"  # confidence calibrators of the encoders that ship with the product
 
 csv.field_size_limit(10_000_000)  # ESCO descriptions and label lists run past the csv module's default
 

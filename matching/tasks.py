@@ -11,6 +11,7 @@ from tenants.tasks import TenantTask
 from . import task_names
 from .models import EncoderVersion, Job, Kind
 from .services.calibration import refit_tenants_with_new_feedback, run_refit_job
+from .services.confidence import fit_confidence_calibrator, load_shipped_confidence
 from .services.encoding import encode_records, encoder_for, sweep_unencoded
 from .services.global_calibration import calibrate_global, ensure_global_calibrations, load_shipped_global_calibration
 from .services.imports import run_import_job
@@ -55,6 +56,14 @@ def calibrate_global_task(version_id: int) -> None:
     # Asked twice (two web processes): the first fit stands. A shipped fit of the same model is taken as it is.
     if not hasattr(version, "global_calibration") and load_shipped_global_calibration(version) is None:
         calibrate_global(version=version, titles=settings.GLOBAL_CALIBRATION_TITLES or None)
+
+
+@shared_task(name=task_names.FIT_CONFIDENCE, **_RELIABLE)
+def fit_confidence_task(version_id: int) -> None:
+    version = EncoderVersion.objects.get(pk=version_id)
+    # Asked twice: the first fit stands. A shipped fit of the same model is taken as it is.
+    if not version.config.get("confidence") and load_shipped_confidence(version) is None:
+        fit_confidence_calibrator(version=version, titles=settings.GLOBAL_CALIBRATION_TITLES or None)
 
 
 @shared_task(name=task_names.CALIBRATE_TENANT, base=TenantTask, **_RELIABLE)

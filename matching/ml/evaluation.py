@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import auroc, expected_ranks, opis, ranking_metrics
+from .metrics import auroc, ece, expected_ranks, opis, ranking_metrics
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,9 @@ def evaluate_scores(
     *,
     hit_confidence: np.ndarray | None = None,
 ) -> dict:
-    """Metrics for `evaluate`. targets: per query row, the index of its target id; ranks as filtered_ranks."""
+    """Metrics for `evaluate`. targets: per query row, the index of its target id; ranks as filtered_ranks.
+    hit_confidence: per query row, the top hit's confidence; AUROC and ECE (10 equal-width bins) of it against
+    the top hit being right (both null without it)."""
     keys, ranks, relevant = filtered_ranks(scores, targets, queries)
     metrics = ranking_metrics(ranks, corpus.ids[targets], keys)
     consistency = opis(scores.ravel(), relevant.ravel(), np.repeat(targets, scores.shape[1]))  # class = target id
@@ -72,8 +74,10 @@ def evaluate_scores(
         "map": metrics.map,
         "opis": consistency.opis,
         "auroc": None,
+        "ece": None,
     }
     if hit_confidence is not None:
         correct = ranks <= 1.0  # the target is the top hit, untied
         result["auroc"] = auroc(hit_confidence, correct)
+        result["ece"] = ece(hit_confidence, correct)
     return result

@@ -6,6 +6,7 @@ import numpy as np
 
 OPIS_FAR_RANGE = (0.01, 0.10)  # calibration range: thresholds where the global false-accept rate runs 1%..10%
 OPIS_MIN_POSITIVES = 2  # a class with one positive pair has a utility curve that is a step: noise, not signal
+CALIBRATION_BINS = 10  # reliability diagram and ECE: equal-width bins of predicted probability on [0, 1]
 _BINS = 4000  # score resolution 0.0005 on [-1, 1]
 
 
@@ -74,6 +75,35 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float | None:
     mid = first + (counts + 1) / 2.0  # average rank of each tie group
     ranks[order] = np.repeat(mid, counts)
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray, *, bins: int = CALIBRATION_BINS) -> list[dict]:
+    """Per equal-width bin on [0, 1] that holds any prediction: its range, count, mean predicted and observed rate."""
+    confidence, correct = np.asarray(confidence, dtype=np.float64), np.asarray(correct, dtype=bool)
+    index = np.clip((confidence * bins).astype(np.int64), 0, bins - 1)
+    out = []
+    for b in range(bins):
+        inside = index == b
+        if inside.any():
+            out.append(
+                {
+                    "lo": b / bins,
+                    "hi": (b + 1) / bins,
+                    "n": int(inside.sum()),
+                    "predicted": float(confidence[inside].mean()),
+                    "observed": float(correct[inside].mean()),
+                }
+            )
+    return out
+
+
+def ece(confidence: np.ndarray, correct: np.ndarray, *, bins: int = CALIBRATION_BINS) -> float | None:
+    """Expected calibration error: the count-weighted mean over equal-width bins of |mean predicted - observed|."""
+    rows = reliability(confidence, correct, bins=bins)
+    total = sum(row["n"] for row in rows)
+    if not total:
+        return None
+    return float(sum(row["n"] * abs(row["predicted"] - row["observed"]) for row in rows) / total)
 
 
 def _bin(similarities: np.ndarray) -> np.ndarray:

@@ -226,7 +226,6 @@ def train(
     if config.head_warmup_epochs and config.head != "none":
         warm_up_head(model, config, pairs, progress)
     loss_fn = _loss(model, config)
-    guided = guide_vectors(pairs, guide) if config.guide and guide is not None else None
     head_params = {id(p) for p in model[-1].parameters()} if config.head != "none" else set()
     optimizer = torch.optim.AdamW([
         {"params": [p for p in model.parameters() if id(p) not in head_params], "lr": config.backbone_lr},
@@ -234,6 +233,7 @@ def train(
     ], weight_decay=0.01)  # fmt: skip
     per_epoch = max(1, len(pairs) // config.batch_size)
     total_steps = math.ceil(per_epoch * config.epochs)  # 0: the head warm-up alone
+    guided = guide_vectors(pairs, guide) if config.guide and guide is not None and total_steps else None
     warmup = max(1, int(total_steps * config.warmup_fraction))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total_steps - step) / max(total_steps, 1))

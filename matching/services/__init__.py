@@ -10,6 +10,7 @@ from .calibration import (
     set_policy,
     threshold_for,
 )
+from .confidence import confidence_calibrator, fit_confidence_calibrator
 from .encoding import (
     active_encoder_version,
     encode_records,
@@ -61,11 +62,13 @@ __all__ = [
     "set_policy",
     "threshold_for",
     "clean_record",
+    "confidence_calibrator",
     "create_record",
     "delete_record",
     "encode_records",
     "encoded_counts",
     "ensure_base_encoder",
+    "fit_confidence_calibrator",
     "parse_languages",
     "queue_encoding",
     "search",

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MatchingError
-from ..ml.encoder import BASE_MODEL
+from ..ml.confidence import top_pools
+from ..ml.encoder import BASE_ENCODER_NAME, BASE_MODEL
 from ..ml.evaluation import Corpus, build_corpus, evaluate_scores, id_scores
-from ..ml.heads import CONFIDENCE_POOL, loss_scale, softmax_confidence
 from ..models import EncoderVersion
 from ..reference_data import esco_titles
+from .confidence import served_calibrator
 from .encoding import served_encoder
 
 BASE, LEXICAL = "base", "lexical"
@@ -98,15 +99,12 @@ def evaluate(*, queries: Path, corpus: Path, encoder: str | None = None, batch_s
     else:
         model = served_encoder(artifact)  # what searches use, so the figures hold for the product
         backend = model.backend
-        query_vectors, query_confidence = model.encode(eval_set.queries, batch_size=batch_size)
+        query_vectors, _ = model.encode(eval_set.queries, batch_size=batch_size)
         row_vectors, _ = model.encode(eval_set.corpus.texts, batch_size=batch_size)
         scores = id_scores(query_vectors, row_vectors, eval_set.corpus)
-        if query_confidence is not None:  # a head: the top hit's confidence, as search reports it (among ids)
-            size = min(CONFIDENCE_POOL, scores.shape[1])
-            pools = -np.partition(-scores, size - 1, axis=1)[:, :size]
-            config = EncoderVersion.objects.filter(name=name).values_list("config", flat=True).first()
-            scale = loss_scale(config or {})
-            confidence = np.array([softmax_confidence(pool, scale=scale).max() for pool in pools])
+        calibrator = served_calibrator(name=BASE_ENCODER_NAME if name == BASE else name, artifact=artifact)
+        if calibrator is not None:  # the top hit's confidence, as search reports it (among ids)
+            confidence = calibrator.predict(top_pools(scores, pool=calibrator.pool)[0])[:, 0]
     result = evaluate_scores(scores, eval_set.targets, eval_set.queries, eval_set.corpus, hit_confidence=confidence)
     return result | {
         "encoder": name,

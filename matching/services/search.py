@@ -14,9 +14,9 @@ from pgvector.django import CosineDistance, VectorField
 from tenants.models import Tenant
 
 from ..errors import MatchingError
-from ..ml.heads import CONFIDENCE_POOL, loss_scale, softmax_confidence
 from ..models import CEFR_LEVELS, EncoderVersion, Kind, Record
 from .calibration import Threshold, threshold_for
+from .confidence import confidence_calibrator
 from .encoding import active_encoder_version, encoder_for, text_hash
 from .exclusions import TriggeredRule, exclusion_source
 from .records import MAX_DESCRIPTION_CHARS, parse_languages
@@ -76,7 +76,7 @@ class Match:
     kind: Kind
     record: Record
     similarity: float
-    confidence: float | None
+    confidence: float | None  # the probability that this hit is a right match; null while the version has no calibrator
     is_match: bool | None  # similarity >= the threshold in use; null while no threshold is fitted yet
 
     @property
@@ -291,8 +291,9 @@ def nearest(
             exact=exact,
         )
 
-    # A confidence is a share among the best CONFIDENCE_POOL rows, so it does not change with k.
-    fetch = max(k, CONFIDENCE_POOL) if version.has_confidence else k
+    # A confidence is read off the best calibrator.pool rows and the next one, so it does not change with k.
+    calibrator = confidence_calibrator(version)
+    fetch = max(k, calibrator.pool + 1) if calibrator is not None else k
     hits = []
     if not few_enough_for_exact(tenant=tenant, target=target, filters=filters):
         with hnsw_search_settings():
@@ -302,9 +303,8 @@ def nearest(
         # which rows excluded by rules or thresholds, or not-yet-vacuumed dead entries, can use up before k pass.
         hits = list(rows(exact=True)[:fetch])
     confidence = [None] * len(hits)
-    if version.has_confidence and hits:
-        similarities = [1.0 - hit.distance for hit in hits]
-        confidence = softmax_confidence(similarities, scale=loss_scale(version.config)).tolist()
+    if calibrator is not None and hits:
+        confidence = calibrator.predict(np.array([1.0 - hit.distance for hit in hits])).tolist()
     hits = hits[:k]
     return [
         Match(

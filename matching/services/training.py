@@ -21,7 +21,7 @@ from ..ml.train import TrainConfig, train
 from ..models import EncoderVersion, Job, Kind
 from ..reference_data import CROSSWALK_CSV, ESCO_CSV, JOBBERT_VALIDATION_CSV, ONET_TSV
 from .encoding import served_encoder
-from .versions import prepare_global_threshold
+from .versions import prepare_confidence, prepare_global_threshold
 
 JOB_UPDATE_S = 2.0
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -112,6 +112,7 @@ def train_encoder(
     # No HNSW index yet: built over the rows once a tenant or the version is large enough to use one
     # (vector_indexes.py).
     prepare_global_threshold(version=version)  # a worker fits it, so the first search after a switch has one
+    prepare_confidence(version=version)  # likewise its confidence calibrator
     if evaluate_after:
         version.metrics = validation_metrics(version=version)
         version.save(update_fields=["metrics"])

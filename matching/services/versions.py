@@ -1,9 +1,9 @@
 """Encoder versions: registering one, and preparing what searches read of it, so that a search only ever reads.
 
 What a version needs before a search may use it: its ONNX export (built here, by a worker, or at start-up, never
-inside a request) and its global threshold (the shipped fit of a shipped model, else fitted by a worker). Both are
-prepared when a version is registered and again at start-up (`serve`), and the periodic refit fills in a global
-threshold that is still missing.
+inside a request), its global threshold and its confidence calibrator (each the shipped fit of a shipped model,
+else fitted by a worker). They are prepared when a version is registered and again at start-up (`serve`), and
+the periodic refit fills in a global threshold that is still missing.
 """
 
 import json
@@ -24,6 +24,7 @@ from ..ml.encoder import BASE_DIMENSION, BASE_ENCODER_NAME, BASE_MODEL, SHIPPED_
 from ..ml.onnx_encoder import build_onnx
 from ..models import EncoderVersion, GlobalCalibration
 from ..reference_data import ENCODERS_DIR
+from .confidence import load_shipped_confidence
 from .encoding import encoder_for
 from .global_calibration import load_shipped_global_calibration
 
@@ -43,6 +44,7 @@ def ensure_base_encoder() -> EncoderVersion:
     if created:
         create_vector_indexes(connection, version_id=version.id, dimension=version.dimension)
         prepare_global_threshold(version=version)
+        prepare_confidence(version=version)
     return version
 
 
@@ -60,6 +62,7 @@ def ensure_default_encoder() -> EncoderVersion:
         if created:
             create_vector_indexes(connection, version_id=version.id, dimension=version.dimension)
             prepare_global_threshold(version=version)
+            prepare_confidence(version=version)
     return version
 
 
@@ -111,6 +114,18 @@ def prepare_global_threshold(*, version: EncoderVersion) -> GlobalCalibration | 
     return calibration
 
 
+def prepare_confidence(*, version: EncoderVersion) -> dict | None:
+    """Store the shipped confidence calibrator of a shipped model at once; for any other model queue a worker's
+    fit (minutes of encoding). Off with GLOBAL_CALIBRATION_AUTO=0: then only `calibrate --confidence` fits one."""
+    if not settings.GLOBAL_CALIBRATION_AUTO:
+        return None
+    if payload := version.config.get("confidence"):
+        return payload
+    if (payload := load_shipped_confidence(version)) is None:
+        queue.send_on_commit(task_names.FIT_CONFIDENCE, version.id)
+    return payload
+
+
 def served_versions() -> list[EncoderVersion]:
     """Every version some tenant searches with now."""
     return list(EncoderVersion.objects.filter(pk__in=Tenant.objects.values("active_encoder")).order_by("pk"))
@@ -122,6 +137,7 @@ def prepare_versions() -> list[EncoderVersion]:
     for version in versions:
         encoder_for(version)  # builds the export once into ENCODER_CACHE_DIR; later processes only load it
         prepare_global_threshold(version=version)
+        prepare_confidence(version=version)
     return versions
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from matching.models import Candidate, Kind
 from matching.services import encode_records
+from matching.services.confidence import load_shipped_confidence
 from tenants.scoping import tenant_scope
 from tests.conftest import manage
 from tests.factories import candidate, vacancy
@@ -68,11 +69,13 @@ def test_match_json_lists_neighbours_with_the_documented_keys(acme):
     candidate(acme, "Accountant", external_id="c2", country="FR")
     with tenant_scope(acme.id):
         encode_records(tenant=acme, kind=Kind.VACANCIES, record_ids=[job.id])
+    load_shipped_confidence(acme.active_encoder)  # what preparing the base version does at start-up
     result = manage("match", "--tenant", "acme", "--vacancy", "v1", "--k", "5", "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["encoder"] == "base-minilm-l6-v2"
     assert [r["external_id"] for r in payload["results"]] == ["c1", "c2"]
+    assert all(0 < r["confidence"] < 1 for r in payload["results"])  # a number in every result
     assert set(payload["results"][0]) == {"kind", "external_id", "title", "similarity", "confidence", "is_match"}
     filtered = json.loads(
         manage(

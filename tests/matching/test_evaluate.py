@@ -9,7 +9,19 @@ from django.core.management.base import CommandError
 from matching.models import EncoderVersion, Job
 from tenants.scoping import tenant_scope
 
-KEYS = {"n_queries", "recall@1", "recall@5", "recall@10", "mrr", "macro_mrr", "opis", "auroc", "encoder", "seconds"}
+KEYS = {
+    "n_queries",
+    "recall@1",
+    "recall@5",
+    "recall@10",
+    "mrr",
+    "macro_mrr",
+    "opis",
+    "auroc",
+    "ece",
+    "encoder",
+    "seconds",
+}
 
 
 @pytest.fixture
@@ -31,8 +43,11 @@ def test_evaluate_writes_every_documented_key(tiny_set, encoder):
     result = json.loads(out.read_text())
     assert set(result) >= KEYS
     assert result["n_queries"] == 4
-    assert result["auroc"] is None  # neither has a confidence head
     assert 0 < result["mrr"] <= 1
+    if encoder == "lexical":
+        assert (result["auroc"], result["ece"]) == (None, None)  # no confidence to measure
+    else:
+        assert 0 <= result["ece"] <= 1  # the base encoder's shipped calibrator: what its searches serve
 
 
 @pytest.mark.django_db
@@ -69,26 +84,29 @@ def test_make_eval_sets_writes_all_esco_occupations_and_the_validation_titles(tm
 @pytest.mark.django_db
 def test_train_encoder_registers_a_version_with_its_config_and_data_hashes(settings, tmp_path):
     settings.MODELS_DIR = tmp_path
-    call_command("train_encoder", name="tiny", epochs=0, head_epochs=0, groups=2, group_size=16, skip_eval=True)
-    version = EncoderVersion.objects.get(name="tiny")
-    assert (version.dimension, version.has_confidence) == (32, True)
-    assert set(version.config["train"]["extra"]["data_sha256"]) == {
+    call_command("train_encoder", name="bare", epochs=0, skip_eval=True)  # the default: the backbone alone
+    call_command(
+        "train_encoder", name="tiny", head="softmax_groups", epochs=0, head_epochs=0, groups=2, group_size=16,
+        skip_eval=True,
+    )  # fmt: skip
+    bare, tiny = EncoderVersion.objects.get(name="bare"), EncoderVersion.objects.get(name="tiny")
+    assert (bare.dimension, bare.has_confidence, tiny.dimension, tiny.has_confidence) == (384, False, 32, True)
+    assert set(tiny.config["train"]["extra"]["data_sha256"]) == {
         "esco_v1.1.1_occupations_en.csv",
         "onet_27.0_titles.tsv",
+        "esco_onet_crosswalk_v1.csv",
     }
-    assert (tmp_path / "tiny" / "training.json").exists()
+    assert (tmp_path / "tiny" / "training.json").exists() and (tmp_path / "bare" / "training.json").exists()
 
 
 @pytest.mark.django_db
-def test_evaluate_reads_a_heads_confidence_even_when_the_corpus_is_smaller_than_its_pool(settings, tmp_path, tiny_set):
+def test_evaluate_measures_the_served_confidence_even_when_the_corpus_is_smaller_than_its_pool(tiny_set):
     from matching.services.evaluation import evaluate
 
-    settings.MODELS_DIR = tmp_path
-    call_command("train_encoder", name="tiny", epochs=0, head_epochs=0, groups=2, group_size=16, skip_eval=True)
     (tiny_set / "Q.csv").write_text("query,target_id\nTIG WELDER,weld\nhead chef,cook\nsous chef,nurse\n")
-    result = evaluate(queries=tiny_set / "Q.csv", corpus=tiny_set / "C.csv", encoder="tiny")  # 4 ids, pool of 10
+    result = evaluate(queries=tiny_set / "Q.csv", corpus=tiny_set / "C.csv", encoder="base")  # 4 ids, pool of 10
     assert result["n_queries"] == 3 and result["recall@1"] == pytest.approx(2 / 3)  # the nurse query is a miss
-    assert 0.0 <= result["auroc"] <= 1.0
+    assert 0.0 <= result["auroc"] <= 1.0 and 0.0 <= result["ece"] <= 1.0
 
 
 def test_train_encoder_refuses_a_cuda_device_that_is_not_there():

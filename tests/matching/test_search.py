@@ -163,3 +163,30 @@ def test_when_the_index_scan_gives_up_early_the_exact_fallback_still_returns_k_r
     exact = set(ids[rare][np.argsort(-(vectors[rare] @ query))[:10]])
     assert len(short) < 10
     assert {hit.record.id for hit in hits} == exact
+
+
+NURSING = ("district nurse", "practice nurse", "ward nurse", "nurse", "midwife", "care assistant", "paramedic",
+           "veterinary nurse", "dental nurse", "theatre nurse", "welder", "cook", "accountant", "plumber",
+           "driver")  # fmt: skip
+
+
+def test_every_hit_carries_the_probability_its_calibrator_gives_in_search_api_and_page(acme, api_client, acme_admin):
+    from matching.services.confidence import load_shipped_confidence
+
+    for title in NURSING:
+        candidate(acme, title)
+    before = _search(acme, target=Kind.CANDIDATES, text="nurse", k=5)
+    assert [m.confidence for m in before.matches] == [None] * 5  # no calibrator stored yet: none, not a guess
+    assert "chance it is right" not in acme_admin.get("/search/?q=nurse&kind=candidates").content.decode()
+    load_shipped_confidence(acme.active_encoder)  # what preparing the base version does
+    acme.refresh_from_db()
+    few = _search(acme, target=Kind.CANDIDATES, text="nurse", k=3)
+    many = _search(acme, target=Kind.CANDIDATES, text="nurse", k=15)
+    confidence = [m.confidence for m in many.matches]
+    assert all(isinstance(c, float) and 0 < c < 1 for c in confidence)
+    assert [m.confidence for m in few.matches] == pytest.approx(confidence[:3])  # does not change with k
+    assert confidence[0] > confidence[-1]  # the exact title first, a plumber or driver last
+    body = api_client(acme).post("/api/v1/search/", {"text": "nurse", "kind": "candidates", "k": 15}, format="json")
+    assert [hit["confidence"] for hit in body.json()["results"]] == pytest.approx(confidence)
+    page = acme_admin.get("/search/?q=nurse&kind=candidates").content.decode()
+    assert "chance it is right" in page and f"{round(confidence[0] * 100)}% likely" in page

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from jobmatch_site.commands import refusals_exit_2
 from matching.services.evaluation import evaluate
 
-KEYS = ("n_queries", "recall@1", "recall@5", "recall@10", "mrr", "macro_mrr", "map", "opis", "auroc")
+KEYS = ("n_queries", "recall@1", "recall@5", "recall@10", "mrr", "macro_mrr", "map", "opis", "auroc", "ece")
 
 
 class Command(BaseCommand):
