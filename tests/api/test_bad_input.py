@@ -6,13 +6,18 @@ import io
 import json
 
 import pytest
+from django.core.wsgi import get_wsgi_application
 
-from jobmatch_site.wsgi import application
+from jobmatch_site.middleware import Utf8OnlyWsgi
 from matching.models import Feedback, Vacancy
 from rules.models import ExclusionRule
 from tenants.scoping import tenant_scope
 from tenants.services import create_api_key
 from tests.factories import candidate, vacancy
+
+# The app as jobmatch_site/wsgi.py wraps it, without its forbid_encoder_builds(): importing wsgi.py would stop
+# this whole test process from building encoder exports.
+application = Utf8OnlyWsgi(get_wsgi_application())
 
 pytestmark = pytest.mark.django_db
 

@@ -13,12 +13,17 @@ The schema states every rule the API enforces, but one it cannot state in OpenAP
 
 import pytest
 import schemathesis
+from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from jobmatch_site.wsgi import application
+from jobmatch_site.middleware import Utf8OnlyWsgi
 from tenants.services import create_api_key
 from tests.factories import candidate, vacancy
+
+# The app as jobmatch_site/wsgi.py wraps it, without its forbid_encoder_builds(): importing wsgi.py would stop
+# this whole test process from building encoder exports.
+application = Utf8OnlyWsgi(get_wsgi_application())
 
 EXAMPLES_PER_OPERATION = 10  # ~1,000 requests over 18 operations: about a minute on 2 busy cores
 MISSING_ID = 2**31 - 1  # an id no test row reaches
