@@ -139,8 +139,3 @@ def prepare_versions() -> list[EncoderVersion]:
         prepare_global_threshold(version=version)
         prepare_confidence(version=version)
     return versions
-
-
-def request_encoder_preparation(*, version: EncoderVersion) -> None:
-    """Ask a worker to build the version's export (a web process found it missing and may not build it)."""
-    queue.send(task_names.PREPARE_ENCODER, version.id)
