@@ -1,6 +1,7 @@
 """All configuration comes from the environment; unset DATABASE_URL / REDIS_URL mean the embedded servers."""
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -235,6 +236,12 @@ ENCODER_BACKEND = env_str("ENCODER_BACKEND", "onnx-int8")
 if ENCODER_BACKEND not in ("torch", "onnx", "onnx-int8"):
     raise ImproperlyConfigured(f"ENCODER_BACKEND must be torch, onnx or onnx-int8, not {ENCODER_BACKEND!r}")
 ENCODER_CACHE_DIR = Path(env_str("ENCODER_CACHE_DIR") or MODELS_DIR / "onnx")
+# Where encoders run (docs/scaling.md, GPU nodes): on "cpu" ENCODER_BACKEND holds; "cuda" (or "cuda:N") runs them on
+# torch on that GPU, whatever ENCODER_BACKEND says, because the ONNX backends here are CPU-only. It needs a CUDA build
+# of torch (requirements.txt pins the CPU one): a process without a CUDA device refuses to load an encoder.
+ENCODER_DEVICE = env_str("ENCODER_DEVICE", "cpu")
+if not re.fullmatch(r"cpu|cuda(:[0-9]+)?", ENCODER_DEVICE):
+    raise ImproperlyConfigured(f"ENCODER_DEVICE must be cpu, cuda or cuda:N, not {ENCODER_DEVICE!r}")
 
 # How a search is planned (services/search.py, measured by bench/search.py): when a tenant's filters leave at most
 # SEARCH_EXACT_MAX_ROWS records they are ranked exactly; larger sets walk an HNSW graph with this ef_search, the

@@ -121,11 +121,12 @@ def subprocess_env() -> dict[str, str]:
     return os.environ | env
 
 
-def manage(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    """Run manage.py as a separate process, as a user's shell would (real exit codes, real stderr)."""
+def manage(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run manage.py as a separate process, as a user's shell would (real exit codes, real stderr); `env` adds
+    variables to its environment."""
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
-        env=subprocess_env(),
+        env=subprocess_env() | (env or {}),
         capture_output=True,
         text=True,
         timeout=120,
