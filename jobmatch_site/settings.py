@@ -88,6 +88,20 @@ else:
 
     DATABASES = {"default": database_from_url(embedded.postgres_url(embedded.APP_ROLE))}
     MIGRATION_DATABASE = database_from_url(embedded.postgres_url(embedded.OWNER_ROLE))
+# A streaming read replica for search (jobmatch_site/replica.py, docs/scaling.md): DATABASE_REPLICA_URL, as the app
+# role like DATABASE_URL, or with the embedded server EMBEDDED_PG_REPLICA=1 starts one of its own (embedded.py).
+if replica_url := env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = database_from_url(replica_url, name="DATABASE_REPLICA_URL")
+elif not database_url and env_bool("EMBEDDED_PG_REPLICA", False):
+    DATABASES["replica"] = database_from_url(embedded.replica_url(embedded.APP_ROLE))
+if "replica" in DATABASES:
+    DATABASES["replica"]["OPTIONS"].setdefault("connect_timeout", "2")  # a replica that is down: the primary serves
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # the test database arrives by replication, not CREATE
+    DATABASES["replica"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_ROUTERS = ["jobmatch_site.replica.ReplicaRouter"]
+# A replica that lacks WAL the primary wrote longer ago than this is passed over: searches go to the primary.
+DATABASE_REPLICA_MAX_LAG_S = env_int("DATABASE_REPLICA_MAX_LAG_S", 5, minimum=0)
 DATABASE_APP_ROLE = DATABASES["default"]["USER"]  # kept apart: tests and migrate swap the connection's credentials
 if MIGRATION_DATABASE is not None and not DATABASE_APP_ROLE:
     raise ImproperlyConfigured("DATABASE_URL must name its user when MIGRATION_DATABASE_URL is set (for GRANTs)")
@@ -106,6 +120,8 @@ else:
     _cache_url = embedded.redis_cache_url(REDIS_DB)
 # The embedded servers in use, which `serve` watches and restarts.
 EMBEDDED_SERVERS = [name for name, url in (("postgres", database_url), ("redis", redis_url)) if not url]
+if not database_url and not env_str("DATABASE_REPLICA_URL") and "replica" in DATABASES:
+    EMBEDDED_SERVERS.append("replica")
 # Rate-limit counters, shared by every web worker. Short timeouts: a Redis outage must not stall the API
 # (tenants/throttling.py lets requests through while the counters are unreachable).
 CACHES = {

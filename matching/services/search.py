@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from pgvector.django import CosineDistance, VectorField
 
+from jobmatch_site.replica import read_alias, search_reads
 from tenants.models import Tenant
 
 from ..errors import MatchingError
@@ -121,6 +122,7 @@ def query_vector(*, tenant: Tenant, version: EncoderVersion, kind: Kind, record:
     return vectors[0]
 
 
+@search_reads  # read from the replica when there is one and it is fresh (jobmatch_site/replica.py)
 def search(
     *,
     tenant: Tenant,
@@ -249,7 +251,8 @@ def nearest_rows(
 def hnsw_search_settings() -> Iterator[None]:
     """Iterative scans keep walking the graph until k rows pass the filters (pgvector >= 0.8); relaxed order is
     re-sorted by the caller. ef_search bounds each step's candidate list (recall: bench/search.py)."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    alias = read_alias()  # the search's own database: a SET LOCAL binds that connection's transaction only
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         cursor.execute(f"SET LOCAL hnsw.ef_search = {int(settings.SEARCH_HNSW_EF_SEARCH)}")
         yield
