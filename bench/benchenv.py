@@ -54,10 +54,11 @@ def child(command: list[str], *, ready: str, log: Path, env: dict[str, str], tim
                 process.wait()
 
 
-def celery_worker(log: Path, concurrency: int = 1) -> "contextmanager":
+def celery_worker(log: Path, concurrency: int = 1, queues: str | None = None) -> "contextmanager":
+    """A worker on `queues` (e.g. "encode": a dedicated encode worker), or on every queue."""
     command = [sys.executable, "-m", "celery", "-A", "jobmatch_site", "worker", "--concurrency", str(concurrency),
                "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-               "-n", f"bench-{os.getpid()}@%h"]  # fmt: skip
+               "-n", f"bench-{os.getpid()}@%h", *(["--queues", queues] if queues else [])]  # fmt: skip
     return child(command, ready="ready.", log=log, env=child_env())
 
 

@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--json", type=Path, default=RESULTS / "reindex.json")
     parser.add_argument("--index-first", action="store_true", help="create the version's HNSW before the re-index")
+    parser.add_argument("--queues", help="the worker's queues, e.g. encode (a dedicated encode worker); default all")
     args = parser.parse_args()
     tenant = seed("bench-reindex", args.rows)
     command_tenant = seed("bench-reindex-cmd", args.rows)
@@ -106,7 +107,7 @@ def main() -> None:
     raw_before = raw_rate(version, texts)
     chunked = raw_rate(version, texts, chunk=REINDEX_BATCH)
 
-    with celery_worker(BENCH_VAR / "logs" / "reindex-worker.log") as worker_pid:
+    with celery_worker(BENCH_VAR / "logs" / "reindex-worker.log", queues=args.queues) as worker_pid:
         with tenant_scope(warm.id):  # the worker loads the encoder here, outside the timed run
             ids = list(Kind.VACANCIES.record_model.objects.filter(tenant=warm).values_list("pk", flat=True))
             encode_records_task.delay(warm.id, Kind.VACANCIES.value, ids, version.id)
@@ -148,7 +149,7 @@ def main() -> None:
     print(
         f"backend {settings.ENCODER_BACKEND}, encode batch {settings.ENCODE_BATCH_SIZE}, {os.cpu_count()} CPUs; "
         f"SEARCH_EXACT_MAX_ROWS {settings.SEARCH_EXACT_MAX_ROWS} (a tenant past it gets its own HNSW before the "
-        f"switch); worker peak RSS {worker_rss:.0f} MB"
+        f"switch); worker on {args.queues or 'every queue'}, peak RSS {worker_rss:.0f} MB"
     )
     print(f"{'path':<34} {'rows':>6} {'rows/s':>8} {'% of raw':>9}  detail")
     for row in rows:
@@ -162,6 +163,7 @@ def main() -> None:
             {
                 "config": {
                     "rows": args.rows,
+                    "worker_queues": args.queues or "all",
                     "backend": settings.ENCODER_BACKEND,
                     "batch": REINDEX_BATCH,
                     "search_exact_max_rows": settings.SEARCH_EXACT_MAX_ROWS,
