@@ -30,6 +30,7 @@ from .records import (
     parse_languages,
     update_record,
     upsert_records,
+    validate_record,
 )
 from .search import MAX_K, Match, RuleEffect, SearchFilters, SearchResult, search
 from .versions import ensure_base_encoder, ensure_default_encoder, prepare_versions
@@ -62,6 +63,7 @@ __all__ = [
     "set_policy",
     "threshold_for",
     "clean_record",
+    "validate_record",
     "confidence_calibrator",
     "create_record",
     "delete_record",

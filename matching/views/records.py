@@ -10,11 +10,12 @@ from ..errors import MatchingError
 from ..forms import FilterForm, ImportForm, RecordForm
 from ..models import Feedback, Kind, Record
 from ..selectors import feedback_marks, list_records
-from ..services import create_record, delete_record, record_feedback, search, update_record
+from ..services import create_record, delete_record, record_feedback, search, update_record, validate_record
 from ..services.imports import start_import
 from .common import record_or_404, tenant_page
 
 PAGE_SIZE = 25
+MAX_LIST_QUERY_CHARS = 200
 MATCHES_K = 10
 
 
@@ -22,7 +23,10 @@ MATCHES_K = 10
 def record_list(request: HttpRequest, kind: Kind) -> HttpResponse:
     form = FilterForm(request.GET)
     filters = form.search_filters()
-    query = request.GET.get("q", "").strip()[:200]
+    query = request.GET.get("q", "").strip()
+    if len(query) > MAX_LIST_QUERY_CHARS:  # said, never cut: a cut query would list the wrong rows without a word
+        form.add_error(None, f"the title search takes up to {MAX_LIST_QUERY_CHARS} characters ({len(query)} given)")
+        filters = None
     rows = None
     if filters:
         try:
@@ -54,15 +58,18 @@ def record_edit(request: HttpRequest, kind: Kind, record_id: int) -> HttpRespons
 def _record_form(request: HttpRequest, kind: Kind, record: Record | None) -> HttpResponse:
     """One form for a new row and an edit; a refusal from the service lands on the field it names."""
     form = RecordForm(request.POST or None, initial=RecordForm.initial_for(record) if record else None)
-    if request.method == "POST" and (data := form.record_data()) is not None:
+    if request.method == "POST":
+        data = form.record_data()
         try:
-            if record is None:
+            if form.errors:  # the form's own refusals, and the service's on the other fields, all at once
+                validate_record(tenant=request.tenant, kind=kind, data=data, record=record)
+            elif record is None:
                 record = create_record(tenant=request.tenant, kind=kind, data=data)
             else:
                 update_record(tenant=request.tenant, kind=kind, record=record, data=data, partial=False)
         except MatchingError as exc:
             form.add_service_error(exc)
-        else:
+        if not form.errors:
             messages.success(request, f"{kind.singular.title()} {record.external_id} saved.")
             return redirect("record", kind=kind, record_id=record.pk)
     return render(request, "matching/record_form.html", {"kind": kind, "form": form, "record": record})
