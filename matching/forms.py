@@ -167,10 +167,30 @@ class ImportForm(forms.Form):
     file = forms.FileField(help_text="UTF-8 CSV with external_id and title columns; other columns become custom fields")
 
 
+MAX_FREE_TEXT_CHARS = 2000
+
+
 class FreeTextForm(forms.Form):
+    """A recruiter's sentence; sent by POST (a long one would not fit a URL), refused past its limit, never cut."""
+
     q = forms.CharField(
         label="Search",
-        max_length=2000,
-        widget=forms.TextInput(attrs={"placeholder": "senior python developer in Berlin with German B2"}),
+        help_text=f"up to {MAX_FREE_TEXT_CHARS:,} characters",
+        widget=forms.Textarea(
+            attrs={
+                "rows": 2,
+                "placeholder": "senior python developer in Berlin with German B2",
+                "data-limit": MAX_FREE_TEXT_CHARS,  # app.js counts as you type; no maxlength, which would cut
+            }
+        ),
     )
     kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.CANDIDATES, label="Find")
+
+    def clean_q(self) -> str:
+        text = self.cleaned_data["q"]
+        if len(text) > MAX_FREE_TEXT_CHARS:
+            raise forms.ValidationError(
+                f"This search is {len(text):,} characters long; it takes up to {MAX_FREE_TEXT_CHARS:,}. "
+                "Keep the words that describe the job."
+            )
+        return text

@@ -18,7 +18,14 @@ from .encoding import (
     queue_encoding,
     sweep_unencoded,
 )
-from .feedback import LabelledPair, export_feedback_csv, import_feedback_csv, labelled_pairs, record_feedback
+from .feedback import (
+    LabelledPair,
+    clear_feedback,
+    export_feedback_csv,
+    import_feedback_csv,
+    labelled_pairs,
+    record_feedback,
+)
 from .global_calibration import calibrate_global, ensure_global_calibrations
 from .records import (
     MAX_BULK_ROWS,
@@ -50,6 +57,7 @@ __all__ = [
     "UpsertReport",
     "active_encoder_version",
     "calibrate_global",
+    "clear_feedback",
     "calibrate_tenant",
     "ensure_global_calibrations",
     "export_feedback_csv",

@@ -10,7 +10,15 @@ from ..errors import MatchingError
 from ..forms import FilterForm, ImportForm, RecordForm
 from ..models import Feedback, Kind, Record
 from ..selectors import feedback_marks, list_records
-from ..services import create_record, delete_record, record_feedback, search, update_record, validate_record
+from ..services import (
+    clear_feedback,
+    create_record,
+    delete_record,
+    record_feedback,
+    search,
+    update_record,
+    validate_record,
+)
 from ..services.imports import start_import
 from .common import record_or_404, tenant_page
 
@@ -136,8 +144,11 @@ def feedback(request: HttpRequest) -> HttpResponse:
     label = request.POST.get("label", "")
     context = {"hit": {"vacancy_id": vacancy.pk, "candidate_id": candidate.pk, "query": query, "label": None}}
     try:
-        if label not in ("good", "bad"):
-            raise MatchingError("label must be good or bad", field="label")
+        if label not in ("good", "bad", "clear"):
+            raise MatchingError("label must be good, bad or clear", field="label")
+        if label == "clear":
+            clear_feedback(tenant=request.tenant, vacancy=vacancy, candidate=candidate)
+            return render(request, "matching/_feedback.html", context)
         record_feedback(
             tenant=request.tenant,
             vacancy=vacancy,

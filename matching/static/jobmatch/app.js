@@ -31,3 +31,14 @@ document.addEventListener("click", (event) => {
     a.style.display = on ? "" : "none";
   });
 });
+
+// A box with data-limit says how much is left as you type; the server refuses past it, nothing is cut.
+document.addEventListener("input", (event) => {
+  const box = event.target;
+  const limit = box.dataset && Number(box.dataset.limit);
+  const count = limit && document.getElementById(`${box.name}-count`);
+  if (!count) return;
+  const n = box.value.length;
+  count.textContent = n > limit ? `${n.toLocaleString("en")} characters: ${(n - limit).toLocaleString("en")} over the limit of ${limit.toLocaleString("en")}` : `${n.toLocaleString("en")} of ${limit.toLocaleString("en")} characters`;
+  count.classList.toggle("errorlist", n > limit);
+});
