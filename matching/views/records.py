@@ -2,9 +2,15 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+
+from jobmatch_site.errors import DomainError
+from shortlists.models import ShortlistEntry
+from shortlists.selectors import statuses_of
+from shortlists.services import add_to_shortlist
 
 from ..errors import MatchingError
 from ..forms import FilterForm, ImportForm, RecordForm
@@ -118,7 +124,13 @@ def _matches_context(request: HttpRequest, kind: Kind, record: Record) -> dict:
         result = search(tenant=request.tenant, target=kind.other, record=record, filters=filters, k=MATCHES_K)
     except MatchingError as exc:
         return context | {"error": exc.message}
-    return context | {"result": result, "hits": _with_feedback(request, kind, record, result.matches)}
+    hits = _with_feedback(request, kind, record, result.matches)
+    if kind is Kind.VACANCIES:  # the vacancy's match list: select candidates for its shortlist, see who is on it
+        on_list = statuses_of(tenant=request.tenant, vacancy=record, candidate_ids=[h["candidate_id"] for h in hits])
+        for hit in hits:
+            hit["shortlist"] = on_list.get(hit["candidate_id"])
+        context |= {"select": True, "statuses": ShortlistEntry.Status.choices}
+    return context | {"result": result, "hits": hits}
 
 
 def _with_feedback(request: HttpRequest, kind: Kind, record: Record, matches: list) -> list[dict]:
@@ -149,16 +161,22 @@ def feedback(request: HttpRequest) -> HttpResponse:
         if label == "clear":
             clear_feedback(tenant=request.tenant, vacancy=vacancy, candidate=candidate)
             return render(request, "matching/_feedback.html", context)
-        record_feedback(
-            tenant=request.tenant,
-            vacancy=vacancy,
-            candidate=candidate,
-            good=label == "good",
-            query=query,
-            source=Feedback.Source.UI,
-            user=request.user,
-        )
-    except MatchingError as exc:
+        with transaction.atomic():
+            record_feedback(
+                tenant=request.tenant,
+                vacancy=vacancy,
+                candidate=candidate,
+                good=label == "good",
+                query=query,
+                source=Feedback.Source.UI,
+                user=request.user,
+            )
+            if label == "good":  # a good match is one to act on; a bad mark stays feedback only
+                add_to_shortlist(
+                    tenant=request.tenant, vacancy=vacancy, candidate_ids=[candidate.pk], user=request.user
+                )
+                context["shortlisted"] = True
+    except DomainError as exc:  # matching's refusals and the shortlist's alike
         return render(request, "matching/_feedback.html", context | {"error": exc.message}, status=400)
     context["hit"]["label"] = label
     return render(request, "matching/_feedback.html", context)
