@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "tenants",
     "matching",
     "rules",
+    "shortlists",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,7 @@ SPECTACULAR_SETTINGS = {
     "NUL (U+0000), which PostgreSQL cannot store: it is refused with 400 naming the field.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"ShortlistStatusEnum": "shortlists.models.ShortlistEntry.Status"},  # jobs have one too
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "jobmatch_site.api.refuse_unknown_properties",

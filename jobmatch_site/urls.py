@@ -20,6 +20,8 @@ urlpatterns = [
     path("api/v1/", include("matching.api_urls")),
     path("api/v1/", include("rules.api_urls")),
     path("api/v1/", include("matching.feedback_urls")),
+    path("api/v1/", include("shortlists.api_urls")),
+    path("", include("shortlists.urls")),
     path("", include("matching.urls")),
 ]
 

@@ -4,10 +4,12 @@ and CSV import, and a refusal comes back as a field error on the form."""
 import json
 
 from django import forms
+from django.utils.html import format_html, format_html_join
 
 from .errors import MatchingError
 from .models import Kind
 from .services import SearchFilters
+from .services.countries import country_choices, resolve_country
 
 FILTER_HELP = {
     "language": "minimum levels, e.g. de:B2;en:C1",
@@ -37,59 +39,99 @@ def format_custom_pairs(values: dict) -> str:
 
 
 class ServiceErrorsMixin:
-    """Puts a service refusal on the field it names; a name the form lacks (or none) becomes a form-wide error."""
+    """Puts a service refusal on the field it names (each of them, when it lists several); a name the form lacks
+    (or none) becomes a form-wide error."""
 
     field_aliases: dict[str, str] = {}
 
     def add_service_error(self, exc: MatchingError) -> None:
-        name = (exc.field or "").removeprefix("filters.")
-        name = self.field_aliases.get(name, name.split(".")[0])
-        self.add_error(name if name in self.fields else None, exc.message)
+        for item in exc.errors or [{"field": exc.field, "detail": exc.message}]:
+            if "row" in item:  # a bulk row's error has no field on this form
+                item = {"field": None, "detail": exc.message}
+            name = (item["field"] or "").removeprefix("filters.")
+            name = self.field_aliases.get(name, name.split(".")[0])
+            name = name if name in self.fields else None
+            if item["detail"] not in self.errors.get(name or "__all__", []):
+                self.add_error(name, item["detail"])
+
+
+class CountryInput(forms.TextInput):
+    """A text box with the ISO 3166 list as suggestions: type "Germany", "ger" or "de" and pick "Germany (DE)"."""
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        picker = {"autocomplete": "off", "placeholder": "Germany or DE", "list": "country-list"}
+        super().__init__(picker | (attrs or {}))
+
+    def render(self, name: str, value: object, attrs: dict | None = None, renderer: object = None) -> str:
+        options = format_html_join("", '<option value="{}"></option>', ((label,) for _, label in country_choices()))
+        box = super().render(name, value, attrs, renderer)
+        return format_html('{}<datalist id="country-list">{}</datalist>', box, options)
+
+
+class CountryField(forms.CharField):
+    """A country by name or code, stored as its ISO 3166-1 alpha-2 code; what is not a country is refused."""
+
+    widget = CountryInput
+
+    def to_python(self, value: object) -> str:
+        try:
+            return resolve_country(super().to_python(value))
+        except MatchingError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
+def _text_box(placeholder: str) -> forms.TextInput:
+    return forms.TextInput(attrs={"placeholder": placeholder})
 
 
 class FilterForm(ServiceErrorsMixin, forms.Form):
-    """The filters of lists, matches and free-text search: country, city, minimum language levels, custom fields."""
+    """The filters of lists, matches and free-text search: country, city, minimum language levels, custom fields.
+
+    No max_length on any box: a browser cuts what is typed past it without a word; the services refuse instead.
+    """
 
     field_aliases = {"languages": "language"}
 
-    country = forms.CharField(required=False, max_length=2, widget=forms.TextInput(attrs={"placeholder": "DE"}))
-    city = forms.CharField(required=False, max_length=100, widget=forms.TextInput(attrs={"placeholder": "Berlin"}))
-    language = forms.CharField(required=False, max_length=200, widget=forms.TextInput(attrs={"placeholder": "de:B2"}))
-    custom = forms.CharField(
-        required=False, max_length=500, widget=forms.TextInput(attrs={"placeholder": "seniority=senior"})
-    )
+    country = CountryField(required=False)
+    city = forms.CharField(required=False, widget=_text_box("Berlin"))
+    language = forms.CharField(required=False, widget=_text_box("de:B2"))
+    custom = forms.CharField(required=False, widget=_text_box("seniority=senior"))
 
     def search_filters(self) -> SearchFilters | None:
-        """The filters, or None with the errors on the form."""
-        if not self.is_valid():
-            return None
+        """The filters, or None with every error on the form (each box is checked on its own)."""
+        self.is_valid()
         data = self.cleaned_data
+        params = {"country": data.get("country", ""), "city": data.get("city", ""), "languages": data.get("language")}
         try:
-            return SearchFilters.from_params(
-                {
-                    "country": data["country"],
-                    "city": data["city"],
-                    "languages": data["language"],
-                    "custom": parse_custom_pairs(data["custom"], field="custom"),
-                }
-            )
+            params["custom"] = parse_custom_pairs(data.get("custom", ""), field="custom")
         except MatchingError as exc:
+            self.add_service_error(exc)
+        for name, value in params.items():
+            try:
+                SearchFilters.from_params({name: value})
+            except MatchingError as exc:
+                self.add_service_error(exc)
+        if self.errors:
+            return None
+        try:
+            return SearchFilters.from_params(params)
+        except MatchingError as exc:  # what only the filters together break (too many terms)
             self.add_service_error(exc)
             return None
 
 
 class RecordForm(ServiceErrorsMixin, forms.Form):
-    external_id = forms.CharField(max_length=100, help_text="your own id for it, unique in the team")
-    title = forms.CharField(max_length=300)
+    """A vacancy or candidate; the limits are the service's, which refuses past them rather than cutting."""
+
+    external_id = forms.CharField(required=False, help_text="your own id for it, unique in the team (up to 100)")
+    title = forms.CharField(required=False, help_text="up to 300 characters")  # the service says it is required
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
-    country = forms.CharField(required=False, max_length=2, help_text="ISO 3166-1 alpha-2, e.g. DE")
-    city = forms.CharField(required=False, max_length=100)
-    latitude = forms.CharField(required=False, max_length=30)
-    longitude = forms.CharField(required=False, max_length=30)
-    languages = forms.CharField(required=False, max_length=500, help_text="e.g. en:C1;de:B2 (CEFR A1..C2)")
-    custom_fields = forms.CharField(
-        required=False, max_length=5000, help_text="name=value; name=value", widget=forms.TextInput()
-    )
+    country = CountryField(required=False, help_text="start typing its name or code, e.g. Germany or DE")
+    city = forms.CharField(required=False)
+    latitude = forms.CharField(required=False, help_text="a number between -90 and 90, e.g. 52.52")
+    longitude = forms.CharField(required=False, help_text="a number between -180 and 180, e.g. 13.405")
+    languages = forms.CharField(required=False, help_text="e.g. en:C1;de:B2 (CEFR A1..C2)")
+    custom_fields = forms.CharField(required=False, help_text="name=value; name=value", widget=forms.TextInput())
 
     @classmethod
     def initial_for(cls, record: object) -> dict:
@@ -105,16 +147,16 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
             "custom_fields": format_custom_pairs(record.custom_fields),
         }
 
-    def record_data(self) -> dict | None:
-        """The body for create_record/update_record, or None with the errors on the form."""
-        if not self.is_valid():
-            return None
-        data = dict(self.cleaned_data)
+    def record_data(self) -> dict:
+        """The body for create_record/update_record; the form's own errors (a bad country) are kept beside it, and
+        the caller lets the service report the rest so that every error shows at once."""
+        self.is_valid()
+        data = {name: self.cleaned_data.get(name, "") for name in self.fields}  # a box in error sends nothing
         try:
-            data["custom_fields"] = parse_custom_pairs(data["custom_fields"], field="custom_fields")
+            data["custom_fields"] = parse_custom_pairs(data["custom_fields"] or "", field="custom_fields")
         except MatchingError as exc:
             self.add_service_error(exc)
-            return None
+            data["custom_fields"] = {}
         for name in ("latitude", "longitude"):
             data[name] = data[name] or None
         return data
@@ -125,10 +167,30 @@ class ImportForm(forms.Form):
     file = forms.FileField(help_text="UTF-8 CSV with external_id and title columns; other columns become custom fields")
 
 
+MAX_FREE_TEXT_CHARS = 2000
+
+
 class FreeTextForm(forms.Form):
+    """A recruiter's sentence; sent by POST (a long one would not fit a URL), refused past its limit, never cut."""
+
     q = forms.CharField(
         label="Search",
-        max_length=2000,
-        widget=forms.TextInput(attrs={"placeholder": "senior python developer in Berlin with German B2"}),
+        help_text=f"up to {MAX_FREE_TEXT_CHARS:,} characters",
+        widget=forms.Textarea(
+            attrs={
+                "rows": 2,
+                "placeholder": "senior python developer in Berlin with German B2",
+                "data-limit": MAX_FREE_TEXT_CHARS,  # app.js counts as you type; no maxlength, which would cut
+            }
+        ),
     )
     kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.CANDIDATES, label="Find")
+
+    def clean_q(self) -> str:
+        text = self.cleaned_data["q"]
+        if len(text) > MAX_FREE_TEXT_CHARS:
+            raise forms.ValidationError(
+                f"This search is {len(text):,} characters long; it takes up to {MAX_FREE_TEXT_CHARS:,}. "
+                "Keep the words that describe the job."
+            )
+        return text

@@ -30,7 +30,9 @@ class ExclusionRuleForm(forms.ModelForm):
         try:
             clean_rule({name: data.get(name) for name in RULE_FIELDS if name in data})
         except RulesError as exc:
-            add_domain_error(self, exc)
+            for item in exc.errors or [{"field": exc.field, "detail": exc.message}]:
+                if item["field"] not in self.errors:  # Django's own "required" already stands there: say it once
+                    add_domain_error(self, RulesError(item["detail"], field=item["field"]))
         return data
 
 

@@ -10,7 +10,7 @@ tenant to a new version, never by a search.
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,30 +71,49 @@ def clean_rule(data: Mapping, *, partial: bool = False, current: ExclusionRule |
     if unknown := sorted(set(data) - set(RULE_FIELDS)):
         raise RulesError(f"unknown field {unknown[0]!r}", field=unknown[0])
     required = () if partial else ("name", "trigger_text", "trigger_radius", "exclude_text", "exclude_radius")
-    if missing := [name for name in required if data.get(name) in (None, "")]:
-        raise RulesError(f"{missing[0]} is required", field=missing[0])
+    errors: list[RulesError] = [
+        RulesError(f"{name} is required", field=name) for name in required if data.get(name) in (None, "")
+    ]
     cleaned: dict = {}
+
+    def check(name: str, parse: Callable[[object], object]) -> None:
+        if name in data and all(e.field != name for e in errors):  # every field's refusal, each once
+            try:
+                cleaned[name] = parse(data[name])
+            except RulesError as exc:
+                errors.append(exc)
+
     for name in ("name", *TEXT_FIELDS):
-        if name in data:
-            value = data[name]
-            if not isinstance(value, str) or not value.strip():
-                raise RulesError(f"{name} must be non-empty text", field=name)
-            limit = 200 if name == "name" else MAX_TEXT_CHARS
-            if len(value.strip()) > limit:
-                raise RulesError(f"{name} has at most {limit} characters", field=name)
-            cleaned[name] = value.strip()
+        check(name, lambda value, name=name: _rule_text(value, name))
     for name in ("trigger_radius", "exclude_radius"):
-        if name in data:
-            cleaned[name] = _radius(data[name], name)
-    if "active" in data:
-        if not isinstance(data["active"], bool):
-            raise RulesError("active must be true or false", field="active")
-        cleaned["active"] = data["active"]
-    if "note" in data:
-        if not isinstance(data["note"], str | type(None)):
-            raise RulesError("note must be text", field="note")
-        cleaned["note"] = (data["note"] or "").strip()
+        check(name, lambda value, name=name: _radius(value, name))
+    check("active", _active)
+    check("note", _note)
+    if errors:
+        details = [{"field": e.field, "detail": e.message} for e in errors]
+        raise RulesError(errors[0].message, field=errors[0].field, errors=details)
     return cleaned
+
+
+def _rule_text(value: object, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RulesError(f"{name} must be non-empty text", field=name)
+    limit = 200 if name == "name" else MAX_TEXT_CHARS
+    if len(value.strip()) > limit:
+        raise RulesError(f"{name} has at most {limit} characters", field=name)
+    return value.strip()
+
+
+def _active(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise RulesError("active must be true or false", field="active")
+    return value
+
+
+def _note(value: object) -> str:
+    if not isinstance(value, str | type(None)):
+        raise RulesError("note must be text", field="note")
+    return (value or "").strip()
 
 
 def _texts_hash(rule: ExclusionRule) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("jobmatch_site", "tenants", "matching", "rules")
+PACKAGES = ("jobmatch_site", "tenants", "matching", "rules", "shortlists")
 
 # Lowest first. A module may import its own layer and those below. Edges parse, call services and render: they sit
 # on top of everything, and nothing but another edge imports them (services queue tasks by name instead).
@@ -22,6 +22,7 @@ LAYERS = (
     ("ml", ("matching.ml", "matching.reference_data")),  # pure Python/NumPy/PyTorch, no Django
     ("matching", ("matching",)),
     ("rules", ("rules",)),
+    ("shortlists", ("shortlists",)),  # a vacancy's pipeline of candidates: reads matching's records
 )
 EDGE_NAMES = {"api", "api_urls", "urls", "views", "admin", "forms", "tasks", "management", "apps", "feedback_api",
               "wsgi", "asgi", "commands", "context_processors"}  # fmt: skip

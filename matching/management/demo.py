@@ -69,6 +69,30 @@ def _first_sentences(text: str, limit: int = 420) -> str:
     return cut[: cut.rfind(".") + 1] if "." in cut else cut
 
 
+SENIORITY_WORDS = ("senior", "junior", "lead", "chief", "head", "trainee", "apprentice", "principal", "assistant")
+
+
+def _usable(label: str) -> bool:
+    """An alternative label a posting or CV would use: not an acronym ("AB"), not a fragment."""
+    return len(label) >= 4 and not label.isupper() and "/" not in label
+
+
+def _capitalised(title: str) -> str:
+    return title[:1].upper() + title[1:]
+
+
+def _with_seniority(rng: random.Random, title: str) -> str:
+    """Sometimes 'Senior ...' or 'Junior ...', never on a title that already says its level."""
+    if any(word in title.lower().split() for word in SENIORITY_WORDS):
+        return _capitalised(title)
+    level = rng.choice(["", "", "Senior ", "Junior "])
+    return f"{level}{title}" if level else _capitalised(title)
+
+
+def _years(n: int) -> str:
+    return f"{n} year{'s' if n != 1 else ''}"
+
+
 def _languages(rng: random.Random, local: str) -> dict[str, str]:
     languages = {local: "C2"}
     if local != "en":
@@ -94,13 +118,15 @@ def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
     for number, occupation in enumerate(chosen):
         for i in range(VACANCIES_PER_OCCUPATION):
             place = _place(rng)
-            title = occupation.label if i == 0 else rng.choice(occupation.alt_labels)
-            seniority = rng.choice(["", "", "Senior ", "Junior "])
+            labels = [label for label in occupation.alt_labels if _usable(label)] or [occupation.label]
+            title = occupation.label if i == 0 else rng.choice(labels)
+            contract = rng.choice(["permanent", "temporary", "freelance"])
             vacancies.append(
                 {
                     "external_id": f"V-{number:03d}-{i}",
-                    "title": f"{seniority}{title}"[:300],
-                    "description": f"We are hiring in {place['city']}. {_first_sentences(occupation.description)}",
+                    "title": _with_seniority(rng, title)[:300],
+                    "description": f"We are hiring in {place['city']} ({contract}). "
+                    + _first_sentences(occupation.description),
                     "country": place["country"],
                     "city": place["city"],
                     "latitude": place["latitude"],
@@ -108,7 +134,7 @@ def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
                     "languages": {place["_local"]: rng.choice(["B2", "C1"])}
                     | ({"en": "B2"} if rng.random() < 0.5 else {}),
                     "custom_fields": {
-                        "contract": rng.choice(["permanent", "temporary", "freelance"]),
+                        "contract": contract,
                         "remote": rng.choice(["yes", "no"]),
                         "occupation_group": occupation.major_group,
                     },
@@ -116,13 +142,13 @@ def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
             )
         for i in range(CANDIDATES_PER_OCCUPATION):
             place = _place(rng)
-            title = rng.choice(occupation.alt_labels)
+            title = rng.choice([label for label in occupation.alt_labels if _usable(label)] or [occupation.label])
             years = rng.randint(1, 20)
             candidates.append(
                 {
                     "external_id": f"C-{number:03d}-{i}",
-                    "title": title[:300],
-                    "description": f"{years} years of experience as {title}. "
+                    "title": _capitalised(title)[:300],
+                    "description": f"{_years(years)} of experience as {title}, based in {place['city']}. "
                     + _first_sentences(occupation.description, 260),
                     "country": place["country"],
                     "city": place["city"],

@@ -18,7 +18,14 @@ from .encoding import (
     queue_encoding,
     sweep_unencoded,
 )
-from .feedback import LabelledPair, export_feedback_csv, import_feedback_csv, labelled_pairs, record_feedback
+from .feedback import (
+    LabelledPair,
+    clear_feedback,
+    export_feedback_csv,
+    import_feedback_csv,
+    labelled_pairs,
+    record_feedback,
+)
 from .global_calibration import calibrate_global, ensure_global_calibrations
 from .records import (
     MAX_BULK_ROWS,
@@ -30,6 +37,7 @@ from .records import (
     parse_languages,
     update_record,
     upsert_records,
+    validate_record,
 )
 from .search import MAX_K, Match, RuleEffect, SearchFilters, SearchResult, search
 from .versions import ensure_base_encoder, ensure_default_encoder, prepare_versions
@@ -49,6 +57,7 @@ __all__ = [
     "UpsertReport",
     "active_encoder_version",
     "calibrate_global",
+    "clear_feedback",
     "calibrate_tenant",
     "ensure_global_calibrations",
     "export_feedback_csv",
@@ -62,6 +71,7 @@ __all__ = [
     "set_policy",
     "threshold_for",
     "clean_record",
+    "validate_record",
     "confidence_calibrator",
     "create_record",
     "delete_record",

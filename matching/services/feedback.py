@@ -79,6 +79,14 @@ def record_feedback(
     return row, created
 
 
+def clear_feedback(*, tenant: Tenant, vacancy: Vacancy, candidate: Candidate) -> bool:
+    """Remove the tenant's mark on the pair (a recruiter's change of mind); False when there was none."""
+    if vacancy.tenant_id != tenant.id or candidate.tenant_id != tenant.id:
+        raise MatchingError("not found", status=404)
+    deleted, _ = Feedback.objects.filter(tenant=tenant, vacancy=vacancy, candidate=candidate).delete()
+    return deleted > 0
+
+
 def _by_external_id(model: type[Vacancy] | type[Candidate], tenant: Tenant, external_ids: set[str]) -> dict[str, int]:
     """Ids of the tenant's rows by external_id, locked like record_feedback's pair."""
     ids = dict(model.objects.filter(tenant=tenant, external_id__in=external_ids).values_list("external_id", "pk"))

@@ -143,7 +143,7 @@ def run_import_job(*, tenant: Tenant, job: Job) -> Job:
         "n_errors": len(report.errors),
         "errors": report.errors[:MAX_REPORTED_ERRORS],
     }
-    job.total = job.done = report.created + report.updated
+    job.total = job.done = report.rows  # every row read counts, the refused ones too ("7 of 7 rows")
     bad = f", {len(report.errors)} rows refused" if report.errors else ""
     return _finish(job, Job.Status.DONE, f"{report.created} created, {report.updated} updated{bad}")
 

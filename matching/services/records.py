@@ -1,7 +1,7 @@
 """Writing vacancies and candidates: one validation path for the API, CSV imports, forms and the demo seed."""
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
 from django.db import transaction
@@ -10,6 +10,7 @@ from tenants.models import Tenant
 
 from ..errors import MatchingError
 from ..models import CEFR_LEVELS, Kind, Record
+from .countries import COUNTRIES
 from .encoding import queue_encoding
 
 MAX_TITLE_CHARS = 300
@@ -32,7 +33,6 @@ RECORD_FIELDS = (
     "custom_fields",
 )
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
-_COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 _CUSTOM_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
@@ -126,51 +126,117 @@ def _custom_fields(value: object) -> dict[str, object]:
     return cleaned
 
 
+class _FieldErrors:
+    """Collects every field's refusal, so a form or a request learns all of them at once, not one per submit."""
+
+    def __init__(self) -> None:
+        self.errors: list[MatchingError] = []
+
+    def check(self, parse: Callable[..., object], *args: object, **kwargs: object) -> object:
+        try:
+            return parse(*args, **kwargs)
+        except MatchingError as exc:
+            self.errors.append(exc)
+            return None
+
+    def add(self, exc: MatchingError) -> None:
+        self.errors.append(exc)
+
+    def raise_any(self) -> None:
+        if self.errors:
+            first = self.errors[0]
+            details = [{"field": e.field, "detail": e.message} for e in self.errors]
+            raise MatchingError(first.message, field=first.field, status=first.status, errors=details)
+
+
+def _country(data: Mapping) -> str:
+    country = _text(data, "country", limit=64).upper()  # read whole: a long name is refused, never cut to 2
+    if country and country not in COUNTRIES:
+        raise MatchingError(f"country {country!r} is not an ISO 3166 alpha-2 code (like DE)", field="country")
+    return country
+
+
 def clean_record(data: Mapping, *, partial_of: Record | None = None) -> RecordInput:
-    """Validate one record's fields; with partial_of, fields left out keep that record's values."""
+    """Validate one record's fields, every one of them; with partial_of, fields left out keep that record's values.
+
+    Raises one MatchingError naming the first bad field, with `errors` listing every bad field.
+    """
     if not isinstance(data, Mapping):
         raise MatchingError("a record must be a JSON object", field=None)
     if unknown := sorted(set(data) - set(RECORD_FIELDS)):
         raise MatchingError(f"unknown field {unknown[0]!r}", field=unknown[0])
     if partial_of is not None:
         data = {name: getattr(partial_of, name) for name in RECORD_FIELDS} | dict(data)
-    latitude, longitude = _coordinate(data, "latitude", 90), _coordinate(data, "longitude", 180)
-    if (latitude is None) != (longitude is None):
-        raise MatchingError("latitude and longitude go together", field="latitude" if latitude is None else "longitude")
-    country = _text(data, "country", limit=2).upper()
-    if country and not _COUNTRY_CODE.match(country):
-        raise MatchingError(f"country {country!r} is not an ISO 3166 alpha-2 code", field="country")
-    return RecordInput(
-        external_id=_text(data, "external_id", limit=MAX_EXTERNAL_ID_CHARS, required=True),
-        title=_text(data, "title", limit=MAX_TITLE_CHARS, required=True),
-        description=_text(data, "description", limit=MAX_DESCRIPTION_CHARS),
-        country=country,
-        city=_text(data, "city", limit=100),
-        latitude=latitude,
-        longitude=longitude,
-        languages=parse_languages(data.get("languages")),
-        custom_fields=_custom_fields(data.get("custom_fields")),
-    )
+    found = _FieldErrors()
+    values = {
+        "external_id": found.check(_text, data, "external_id", limit=MAX_EXTERNAL_ID_CHARS, required=True),
+        "title": found.check(_text, data, "title", limit=MAX_TITLE_CHARS, required=True),
+        "description": found.check(_text, data, "description", limit=MAX_DESCRIPTION_CHARS),
+        "country": found.check(_country, data),
+        "city": found.check(_text, data, "city", limit=100),
+        "latitude": found.check(_coordinate, data, "latitude", 90),
+        "longitude": found.check(_coordinate, data, "longitude", 180),
+        "languages": found.check(parse_languages, data.get("languages")),
+        "custom_fields": found.check(_custom_fields, data.get("custom_fields")),
+    }
+    coordinates_ok = not {e.field for e in found.errors} & {"latitude", "longitude"}
+    if coordinates_ok and (values["latitude"] is None) != (values["longitude"] is None):
+        name = "latitude" if values["latitude"] is None else "longitude"
+        found.add(MatchingError("latitude and longitude go together", field=name))
+    found.raise_any()
+    return RecordInput(**values)
+
+
+def _refuse_with_clash(*, exc: MatchingError | None, clash: bool, external_id: object) -> None:
+    """A duplicate external_id is reported together with the fields' own errors (409 when it is the only one)."""
+    if not clash:
+        if exc is not None:
+            raise exc
+        return
+    duplicate = MatchingError(f"external_id {external_id!r} already exists", field="external_id", status=409)
+    if exc is None:
+        raise duplicate
+    details = [{"field": "external_id", "detail": duplicate.message}] + [
+        e for e in exc.errors or [] if e["field"] != "external_id"
+    ]
+    raise MatchingError(exc.message, field=exc.field, errors=details)
+
+
+def _clean_or_error(data: Mapping, *, partial_of: Record | None) -> tuple[RecordInput | None, MatchingError | None]:
+    try:
+        return clean_record(data, partial_of=partial_of), None
+    except MatchingError as exc:
+        if exc.errors is None:
+            raise
+        return None, exc
+
+
+def validate_record(*, tenant: Tenant, kind: Kind, data: Mapping, record: Record | None = None) -> RecordInput:
+    """What create_record (record=None) or a full update_record would store, or one MatchingError listing every
+    bad field, a duplicate external_id among them; writes nothing."""
+    values, exc = _clean_or_error(data, partial_of=None)
+    external_id = values.external_id if values else str(data.get("external_id") or "").strip()
+    others = kind.record_model.objects.filter(tenant=tenant, external_id=external_id)
+    clash = bool(external_id) and (others.exclude(pk=record.pk) if record else others).exists()
+    _refuse_with_clash(exc=exc, clash=clash, external_id=external_id)
+    return values
 
 
 def create_record(*, tenant, kind: Kind, data: Mapping) -> Record:
-    values = clean_record(data)
     model = kind.record_model
     with transaction.atomic():
-        if model.objects.filter(tenant=tenant, external_id=values.external_id).exists():
-            raise MatchingError(f"external_id {values.external_id!r} already exists", field="external_id", status=409)
+        values = validate_record(tenant=tenant, kind=kind, data=data)
         record = model.objects.create(tenant=tenant, **asdict(values))
         queue_encoding(tenant_id=tenant.id, kind=kind, record_ids=[record.id])
     return record
 
 
 def update_record(*, tenant, kind: Kind, record: Record, data: Mapping, partial: bool = True) -> Record:
-    values = clean_record(data, partial_of=record if partial else None)
-    model = kind.record_model
+    if not isinstance(data, Mapping):
+        raise MatchingError("a record must be a JSON object", field=None)
+    merged = {name: getattr(record, name) for name in RECORD_FIELDS} | dict(data) if partial else data
     with transaction.atomic():
-        clash = model.objects.filter(tenant=tenant, external_id=values.external_id).exclude(pk=record.pk)
-        if clash.exists():
-            raise MatchingError(f"external_id {values.external_id!r} already exists", field="external_id", status=409)
+        values = validate_record(tenant=tenant, kind=kind, data=merged, record=record)
         for name, value in asdict(values).items():
             setattr(record, name, value)
         record.save()

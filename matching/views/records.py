@@ -2,19 +2,34 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+
+from jobmatch_site.errors import DomainError
+from shortlists.models import ShortlistEntry
+from shortlists.selectors import statuses_of
+from shortlists.services import add_to_shortlist
 
 from ..errors import MatchingError
 from ..forms import FilterForm, ImportForm, RecordForm
 from ..models import Feedback, Kind, Record
 from ..selectors import feedback_marks, list_records
-from ..services import create_record, delete_record, record_feedback, search, update_record
+from ..services import (
+    clear_feedback,
+    create_record,
+    delete_record,
+    record_feedback,
+    search,
+    update_record,
+    validate_record,
+)
 from ..services.imports import start_import
 from .common import record_or_404, tenant_page
 
 PAGE_SIZE = 25
+MAX_LIST_QUERY_CHARS = 200
 MATCHES_K = 10
 
 
@@ -22,7 +37,10 @@ MATCHES_K = 10
 def record_list(request: HttpRequest, kind: Kind) -> HttpResponse:
     form = FilterForm(request.GET)
     filters = form.search_filters()
-    query = request.GET.get("q", "").strip()[:200]
+    query = request.GET.get("q", "").strip()
+    if len(query) > MAX_LIST_QUERY_CHARS:  # said, never cut: a cut query would list the wrong rows without a word
+        form.add_error(None, f"the title search takes up to {MAX_LIST_QUERY_CHARS} characters ({len(query)} given)")
+        filters = None
     rows = None
     if filters:
         try:
@@ -54,15 +72,18 @@ def record_edit(request: HttpRequest, kind: Kind, record_id: int) -> HttpRespons
 def _record_form(request: HttpRequest, kind: Kind, record: Record | None) -> HttpResponse:
     """One form for a new row and an edit; a refusal from the service lands on the field it names."""
     form = RecordForm(request.POST or None, initial=RecordForm.initial_for(record) if record else None)
-    if request.method == "POST" and (data := form.record_data()) is not None:
+    if request.method == "POST":
+        data = form.record_data()
         try:
-            if record is None:
+            if form.errors:  # the form's own refusals, and the service's on the other fields, all at once
+                validate_record(tenant=request.tenant, kind=kind, data=data, record=record)
+            elif record is None:
                 record = create_record(tenant=request.tenant, kind=kind, data=data)
             else:
                 update_record(tenant=request.tenant, kind=kind, record=record, data=data, partial=False)
         except MatchingError as exc:
             form.add_service_error(exc)
-        else:
+        if not form.errors:
             messages.success(request, f"{kind.singular.title()} {record.external_id} saved.")
             return redirect("record", kind=kind, record_id=record.pk)
     return render(request, "matching/record_form.html", {"kind": kind, "form": form, "record": record})
@@ -103,7 +124,13 @@ def _matches_context(request: HttpRequest, kind: Kind, record: Record) -> dict:
         result = search(tenant=request.tenant, target=kind.other, record=record, filters=filters, k=MATCHES_K)
     except MatchingError as exc:
         return context | {"error": exc.message}
-    return context | {"result": result, "hits": _with_feedback(request, kind, record, result.matches)}
+    hits = _with_feedback(request, kind, record, result.matches)
+    if kind is Kind.VACANCIES:  # the vacancy's match list: select candidates for its shortlist, see who is on it
+        on_list = statuses_of(tenant=request.tenant, vacancy=record, candidate_ids=[h["candidate_id"] for h in hits])
+        for hit in hits:
+            hit["shortlist"] = on_list.get(hit["candidate_id"])
+        context |= {"select": True, "statuses": ShortlistEntry.Status.choices}
+    return context | {"result": result, "hits": hits}
 
 
 def _with_feedback(request: HttpRequest, kind: Kind, record: Record, matches: list) -> list[dict]:
@@ -129,18 +156,27 @@ def feedback(request: HttpRequest) -> HttpResponse:
     label = request.POST.get("label", "")
     context = {"hit": {"vacancy_id": vacancy.pk, "candidate_id": candidate.pk, "query": query, "label": None}}
     try:
-        if label not in ("good", "bad"):
-            raise MatchingError("label must be good or bad", field="label")
-        record_feedback(
-            tenant=request.tenant,
-            vacancy=vacancy,
-            candidate=candidate,
-            good=label == "good",
-            query=query,
-            source=Feedback.Source.UI,
-            user=request.user,
-        )
-    except MatchingError as exc:
+        if label not in ("good", "bad", "clear"):
+            raise MatchingError("label must be good, bad or clear", field="label")
+        if label == "clear":
+            clear_feedback(tenant=request.tenant, vacancy=vacancy, candidate=candidate)
+            return render(request, "matching/_feedback.html", context)
+        with transaction.atomic():
+            record_feedback(
+                tenant=request.tenant,
+                vacancy=vacancy,
+                candidate=candidate,
+                good=label == "good",
+                query=query,
+                source=Feedback.Source.UI,
+                user=request.user,
+            )
+            if label == "good":  # a good match is one to act on; a bad mark stays feedback only
+                add_to_shortlist(
+                    tenant=request.tenant, vacancy=vacancy, candidate_ids=[candidate.pk], user=request.user
+                )
+                context["shortlisted"] = True
+    except DomainError as exc:  # matching's refusals and the shortlist's alike
         return render(request, "matching/_feedback.html", context | {"error": exc.message}, status=400)
     context["hit"]["label"] = label
     return render(request, "matching/_feedback.html", context)

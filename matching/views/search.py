@@ -15,7 +15,9 @@ SEARCH_K = 20
 
 @tenant_page
 def free_text_search(request: HttpRequest) -> HttpResponse:
-    form, filter_form = FreeTextForm(request.GET or None), FilterForm(request.GET)
+    # POST from the page (a long query does not fit a URL); GET still serves links such as ?q=nurse.
+    params = request.POST if request.method == "POST" else request.GET
+    form, filter_form = FreeTextForm(params or None), FilterForm(params)
     context = {"form": form, "filter_form": filter_form, "result": None, "parsed": None, "error": None}
     explicit = filter_form.search_filters()
     if not form.is_valid() or explicit is None:

@@ -14,5 +14,10 @@ def talent_map_page(request: HttpRequest) -> HttpResponse:
     points = talent_map(tenant=request.tenant, kind=kind)
     present = sorted({p.group for p in points or []})
     legend = [{"group": g, "name": GROUP_NAMES.get(g, g), "n": sum(p.group == g for p in points)} for g in present]
-    context = {"kind": kind, "points": points, "legend": legend, "kinds": Kind}
+    firsts, seen = set(), set()
+    for p in points or []:  # one tab stop per group; arrow keys walk the group's dots (app.js)
+        if p.group not in seen:
+            seen.add(p.group)
+            firsts.add(p.record_id)
+    context = {"kind": kind, "points": points, "legend": legend, "kinds": Kind, "firsts": firsts}
     return render(request, "matching/talent_map.html", context | {"encoder": request.tenant.active_encoder})

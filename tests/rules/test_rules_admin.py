@@ -2,6 +2,7 @@
 
 import pytest
 
+from matching.models import GlobalCalibration
 from rules.models import ExclusionRule, RuleChange
 from rules.services import Actor, create_rule
 from tenants.scoping import tenant_scope
@@ -73,3 +74,25 @@ def test_testing_a_query_in_admin_shows_the_fired_rule_and_the_results_without_i
     assert page.status_code == 200
     assert "nurse, not vets" in html and "district-1" in html
     assert "vet-1" not in html
+
+
+def test_a_rule_form_with_an_empty_exclude_text_and_a_bad_radius_says_each_once_on_the_first_submit(acme, acme_admin):
+    response = acme_admin.post("/admin/rules/exclusionrule/add/", FORM | {"exclude_text": "", "trigger_radius": "1.5"})
+    errors = response.context["adminform"].form.errors
+    assert errors["trigger_radius"] == ["trigger_radius must be a number between -1 and 1"]
+    assert len(errors["exclude_text"]) == 1
+    with tenant_scope(acme.id):
+        assert not ExclusionRule.objects.exists()
+
+
+def test_testing_a_query_rounds_the_figures_and_says_match_in_words(acme, acme_admin):
+    candidate(acme, "district nurse", external_id="district-1")
+    GlobalCalibration.objects.create(
+        encoder_version=acme.active_encoder, n_labels=100, n_good=50, threshold=0.3602210283279419,
+        precision=0.8, recall=0.75, f1=0.77, false_accept_rate=0.08, curve=[], opis_groups=0.006,
+    )  # fmt: skip
+    html = acme_admin.get("/admin/rules/exclusionrule/test-query/", {"text": "nurse", "kind": "candidates"}).content
+    html = html.decode()
+    assert "match threshold 0.36" in html and "0.3602210283279419" not in html
+    assert "<td>yes</td>" in html or "<td>no</td>" in html
+    assert "True" not in html and "False" not in html

@@ -6,18 +6,19 @@ from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
 
 from matching.models import Candidate, CandidateEmbedding, Vacancy, VacancyEmbedding
+from shortlists.models import ShortlistEntry
 from tenants.models import ApiKey
 from tenants.rls import POLICIES, app_role_problems, as_owner, tenant_owned_tables
 from tenants.scoping import cross_tenant_scope, tenant_scope
 from tenants.services import create_api_key
 from tests.factories import candidate, vacancy
 
-TENANT_OWNED = [Vacancy, Candidate, VacancyEmbedding, CandidateEmbedding, ApiKey]
+TENANT_OWNED = [Vacancy, Candidate, VacancyEmbedding, CandidateEmbedding, ApiKey, ShortlistEntry]
 
 
 @pytest.fixture
 def twins(acme, globex):
-    """The same rows in both tenants: a vacancy, a candidate, their vectors and an API key each."""
+    """The same rows in both tenants: a vacancy, a candidate, their vectors, a shortlist entry and an API key each."""
     for tenant in (acme, globex):
         rows = vacancy(tenant, "Welder", external_id="twin-v", encode=False), candidate(tenant, "Welder", encode=False)
         with tenant_scope(tenant.id):
@@ -26,6 +27,7 @@ def twins(acme, globex):
                 model.objects.create(
                     tenant=tenant, record=row, encoder_version=tenant.active_encoder, vector=vector, text_hash="-"
                 )
+            ShortlistEntry.objects.create(tenant=tenant, vacancy=rows[0], candidate=rows[1])
         create_api_key(tenant=tenant, name="twin")
     return acme, globex
 

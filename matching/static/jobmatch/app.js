@@ -31,3 +31,29 @@ document.addEventListener("click", (event) => {
     a.style.display = on ? "" : "none";
   });
 });
+
+// A box with data-limit says how much is left as you type; the server refuses past it, nothing is cut.
+document.addEventListener("input", (event) => {
+  const box = event.target;
+  const limit = box.dataset && Number(box.dataset.limit);
+  const count = limit && document.getElementById(`${box.name}-count`);
+  if (!count) return;
+  const n = box.value.length;
+  count.textContent = n > limit ? `${n.toLocaleString("en")} characters: ${(n - limit).toLocaleString("en")} over the limit of ${limit.toLocaleString("en")}` : `${n.toLocaleString("en")} of ${limit.toLocaleString("en")} characters`;
+  count.classList.toggle("errorlist", n > limit);
+});
+
+// The talent map by keyboard: one tab stop per occupation group, arrow keys to the next or previous dot of that group.
+document.addEventListener("keydown", (event) => {
+  const point = mapPoint(event);
+  const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+  if (!point || !step) return;
+  const group = [...point.closest("svg").querySelectorAll(`a[data-group="${point.dataset.group}"]`)].filter(
+    (a) => a.style.display !== "none",
+  );
+  const next = group[(group.indexOf(point) + step + group.length) % group.length];
+  event.preventDefault();
+  point.setAttribute("tabindex", "-1");
+  next.setAttribute("tabindex", "0");
+  next.focus();
+});

@@ -1,0 +1,44 @@
+"""Reading shortlists: a vacancy's entries, one entry, the team's counts by status."""
+
+from django.db.models import Count, QuerySet
+
+from matching.models import Vacancy
+from tenants.models import Tenant
+
+from .errors import ShortlistError
+from .models import ShortlistEntry
+
+
+def shortlist_of(*, tenant: Tenant, vacancy: Vacancy, status: str = "") -> QuerySet[ShortlistEntry]:
+    """The vacancy's entries, pipeline order then newest first."""
+    rows = ShortlistEntry.objects.filter(tenant=tenant, vacancy=vacancy).select_related("candidate", "added_by")
+    if status:
+        rows = rows.filter(status=status)
+    order = list(ShortlistEntry.Status.values)
+    return sorted(rows, key=lambda e: (order.index(e.status), -e.updated_at.timestamp()))
+
+
+def get_entry(*, tenant: Tenant, entry_id: int) -> ShortlistEntry:
+    entry = ShortlistEntry.objects.filter(tenant=tenant, pk=entry_id).select_related("vacancy", "candidate").first()
+    if entry is None:
+        raise ShortlistError(f"shortlist entry {entry_id} not found", status=404)  # another tenant's reads the same
+    return entry
+
+
+def list_entries(*, tenant: Tenant, vacancy_id: int | None = None, status: str = "") -> QuerySet[ShortlistEntry]:
+    rows = ShortlistEntry.objects.filter(tenant=tenant).select_related("vacancy", "candidate").order_by("-updated_at")
+    if vacancy_id is not None:
+        rows = rows.filter(vacancy_id=vacancy_id)
+    return rows.filter(status=status) if status else rows
+
+
+def statuses_of(*, tenant: Tenant, vacancy: Vacancy, candidate_ids: list[int]) -> dict[int, str]:
+    """candidate id -> its status on the vacancy's shortlist, for the ones on it."""
+    rows = ShortlistEntry.objects.filter(tenant=tenant, vacancy=vacancy, candidate_id__in=candidate_ids)
+    return dict(rows.values_list("candidate_id", "status"))
+
+
+def status_counts(*, tenant: Tenant) -> dict[str, int]:
+    """Entries across the team's shortlists by status, every status present (zero included)."""
+    counts = dict(ShortlistEntry.objects.filter(tenant=tenant).values_list("status").annotate(n=Count("id")).order_by())
+    return {status: counts.get(status, 0) for status in ShortlistEntry.Status.values}
