@@ -14,7 +14,8 @@ from tests.conftest import manage
     ],
 )
 def test_a_bad_scale_out_setting_stops_start_up_with_one_line_and_exit_2(name, value, line):
-    result = manage("check", env={name: value})
+    # The production settings: the test settings ignore any replica URL (jobmatch_site/settings_test.py).
+    result = manage("check", env={name: value, "DJANGO_SETTINGS_MODULE": "jobmatch_site.settings"})
     assert result.returncode == 2
     [printed] = result.stderr.strip().splitlines()
     assert printed.startswith(f"configuration error: {line}")
