@@ -71,7 +71,7 @@ def record_edit(request: HttpRequest, kind: Kind, record_id: int) -> HttpRespons
 
 def _record_form(request: HttpRequest, kind: Kind, record: Record | None) -> HttpResponse:
     """One form for a new row and an edit; a refusal from the service lands on the field it names."""
-    form = RecordForm(request.POST or None, initial=RecordForm.initial_for(record) if record else None)
+    form = RecordForm(request.POST or None, initial=RecordForm.initial_for(record) if record else None, kind=kind)
     if request.method == "POST":
         data = form.record_data()
         try:
