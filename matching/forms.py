@@ -200,6 +200,15 @@ class FreeTextForm(forms.Form):
         ),
     )
     kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.CANDIDATES, label="Find")
+    for_vacancy = forms.ChoiceField(
+        required=False,
+        label="For vacancy",
+        help_text="optional, when finding candidates: lets you mark results and add them to its shortlist",
+    )
+
+    def __init__(self, *args: object, vacancies: list[tuple[int, str]] = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["for_vacancy"].choices = [("", "(none)"), *vacancies]
 
     def clean_q(self) -> str:
         text = self.cleaned_data["q"]

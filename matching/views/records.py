@@ -126,11 +126,15 @@ def _matches_context(request: HttpRequest, kind: Kind, record: Record) -> dict:
         return context | {"error": exc.message}
     hits = _with_feedback(request, kind, record, result.matches)
     if kind is Kind.VACANCIES:  # the vacancy's match list: select candidates for its shortlist, see who is on it
-        on_list = statuses_of(tenant=request.tenant, vacancy=record, candidate_ids=[h["candidate_id"] for h in hits])
-        for hit in hits:
-            hit["shortlist"] = on_list.get(hit["candidate_id"])
+        hits = with_shortlist(request, record, hits)
         context |= {"select": True, "statuses": ShortlistEntry.Status.choices}
     return context | {"result": result, "hits": hits}
+
+
+def with_shortlist(request: HttpRequest, vacancy: Record, hits: list[dict]) -> list[dict]:
+    """Each hit with its candidate's status on the vacancy's shortlist (None when not on it)."""
+    on_list = statuses_of(tenant=request.tenant, vacancy=vacancy, candidate_ids=[h["candidate_id"] for h in hits])
+    return [hit | {"shortlist": on_list.get(hit["candidate_id"])} for hit in hits]
 
 
 def _with_feedback(request: HttpRequest, kind: Kind, record: Record, matches: list) -> list[dict]:
