@@ -176,6 +176,23 @@ def test_at_phone_width_hits_are_cards_that_fit_and_keep_their_name(team, live_s
     expect(first.locator(".badge")).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
     assert page.evaluate("[...document.querySelectorAll('table.hits th')].every(th => th.offsetParent === null)")
+    assert _contrast(page, ".badge.match") >= 4.5  # WCAG AA for its small text
+    assert console.problems == []
+
+
+CONTRAST_JS = """(selector) => {
+  const el = document.querySelector(selector);
+  const rgb = (c) => c.match(/\\d+/g).slice(0, 3).map(Number);
+  const linear = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = (c) => c.map(linear).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const style = getComputedStyle(el);
+  const [a, b] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def _contrast(page: object, selector: str) -> float:
+    return page.evaluate(CONTRAST_JS, selector)
 
 
 @pytest.mark.parametrize(("width", "name"), [(1280, "desktop"), (371, "phone")])
