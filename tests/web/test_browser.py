@@ -178,6 +178,9 @@ def test_a_recruiters_day_in_the_browser(teams, live_server, page_factory):
     group = first_dot.get_attribute("data-group")
     page.keyboard.press("ArrowRight")
     assert page.evaluate("document.activeElement.dataset.group") == group
+    page.get_by_label("Highlight a title").fill("python")
+    expect(page.locator("#map-found")).to_contain_text("3 of 5 dots match")
+    expect(page.locator("svg.map a.found")).to_have_count(3)
     shoot(page, "08-talent-map")
 
     page.get_by_role("link", name="Calibration").click()
