@@ -4,11 +4,15 @@ import sys
 
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jobmatch_site.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
     from django.db.utils import ProgrammingError
 
     try:
         execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:  # a bad environment variable: its name and what is wrong, not a traceback
+        print(f"configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
     except ProgrammingError as exc:
         if "does not exist" not in str(exc):
             raise

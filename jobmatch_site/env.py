@@ -1,6 +1,7 @@
 """Strict readers for configuration from the environment: a bad value stops start-up with the variable's name."""
 
 import os
+import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -68,4 +69,12 @@ def env_rate(name: str, default: str) -> str:
     count, _, period = raw.partition("/")
     if not count.isdigit() or int(count) < 1 or period[:1] not in {"s", "m", "h", "d"}:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a rate like 600/minute")
+    return raw
+
+
+def env_queue_name(name: str, default: str) -> str:
+    """A Celery queue name: letters, digits, '.', '_' or '-' (it is a Redis key and a -Q argument)."""
+    raw = os.environ.get(name) or default
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", raw):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a queue name (letters, digits, '.', '_', '-')")
     return raw

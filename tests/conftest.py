@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from django.core.signals import request_finished, request_started
@@ -120,11 +121,12 @@ def subprocess_env() -> dict[str, str]:
     return os.environ | env
 
 
-def manage(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    """Run manage.py as a separate process, as a user's shell would (real exit codes, real stderr)."""
+def manage(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run manage.py as a separate process, as a user's shell would (real exit codes, real stderr); `env` adds
+    variables to its environment."""
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
-        env=subprocess_env(),
+        env=subprocess_env() | (env or {}),
         capture_output=True,
         text=True,
         timeout=120,
@@ -133,11 +135,15 @@ def manage(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProces
 
 
 class Worker:
-    """A real `celery worker` process against the test database and the embedded Redis."""
+    """A real `celery worker` process against the test database and the embedded Redis; without `queues` it
+    consumes every queue (settings.CELERY_TASK_QUEUES), as a worker started without -Q does."""
 
-    def __init__(self) -> None:
+    started: ClassVar[list["Worker"]] = []  # every worker a test started, so one test can pause the others
+
+    def __init__(self, *, name: str = "test-worker", queues: str | None = None) -> None:
+        self.name, self.queues = name, queues
         self.process: subprocess.Popen | None = None
-        self.log = ROOT / "var" / "test-worker.log"
+        self.log = ROOT / "var" / f"{name}.log"
 
     def start(self, **env: str) -> None:
         """Start it; `env` overrides settings for this run (e.g. CELERY_VISIBILITY_TIMEOUT_S)."""
@@ -154,6 +160,9 @@ class Worker:
                 "solo",
                 "--loglevel",
                 "INFO",
+                "--hostname",
+                f"{self.name}@%h",
+                *(["--queues", self.queues] if self.queues else []),
                 "--without-heartbeat",
                 "--without-gossip",
                 "--without-mingle",
@@ -163,15 +172,23 @@ class Worker:
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
         )
+        if self not in Worker.started:
+            Worker.started.append(self)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def wait_idle(self, timeout_s: float = 120) -> None:
         """Until the queue is empty and no task runs: a test whose writes queued tasks waits for them before its
         teardown truncates the tables they lock (else the two can deadlock)."""
+        from django.conf import settings
+
         from jobmatch_site.celery import app
 
         def idle() -> bool:
             with app.connection_for_write() as connection:
-                queued = connection.default_channel.client.llen("celery")  # the Redis list behind the queue
+                client = connection.default_channel.client
+                queued = sum(client.llen(q.name) for q in settings.CELERY_TASK_QUEUES)  # the Redis lists behind them
             active = app.control.inspect(timeout=1.0).active() or {}
             return queued == 0 and bool(active) and not any(active.values())
 

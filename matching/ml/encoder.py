@@ -50,6 +50,11 @@ class TextEncoder:
 
     def __init__(self, model_path: Path, *, device: str = "cpu") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        if device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():  # else the first encode fails deep inside torch, task after task
+                raise RuntimeError(f"encoder device {device!r}: this torch ({torch.__version__}) sees no CUDA device")
         import transformers
         from sentence_transformers import SentenceTransformer
 

@@ -50,9 +50,13 @@ def forbid_encoder_builds() -> None:
 
 
 def served_encoder(artifact: str) -> TextEncoder | OnnxTextEncoder:
-    """The encoder as the product serves it: on the configured backend (ENCODER_BACKEND)."""
+    """The encoder as the product serves it: on the configured backend and device (ENCODER_BACKEND, ENCODER_DEVICE)."""
     return load_encoder(
-        artifact, backend=settings.ENCODER_BACKEND, cache_dir=settings.ENCODER_CACHE_DIR, build=_builds_allowed
+        artifact,
+        device=settings.ENCODER_DEVICE,
+        backend=settings.ENCODER_BACKEND,
+        cache_dir=settings.ENCODER_CACHE_DIR,
+        build=_builds_allowed,
     )
 
 
