@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from jobmatch_site.errors import DomainError
 from shortlists.models import ShortlistEntry
-from shortlists.selectors import statuses_of
+from shortlists.selectors import shortlists_of_candidate, statuses_of
 from shortlists.services import add_to_shortlist
 
 from ..errors import MatchingError
@@ -112,6 +112,8 @@ def record_delete(request: HttpRequest, kind: Kind, record_id: int) -> HttpRespo
 def record_detail(request: HttpRequest, kind: Kind, record_id: int) -> HttpResponse:
     record = record_or_404(request, kind, record_id)
     context = {"kind": kind, "record": record} | _matches_context(request, kind, record)
+    if kind is Kind.CANDIDATES:
+        context["on_shortlists"] = shortlists_of_candidate(tenant=request.tenant, candidate_id=record.pk)
     return render(request, "matching/record_detail.html", context)
 
 

@@ -3,6 +3,7 @@ limit named, an import job that counts every row it read, and a mark that can be
 
 import pytest
 from django.template.loader import render_to_string
+from django.test import Client
 
 from matching.models import Feedback, Job, Kind
 from matching.services.imports import run_import_job, start_import
@@ -91,3 +92,10 @@ def test_a_vacancy_of_another_team_cannot_be_chosen_for_a_search(acme, globex, a
     page = acme_admin.post("/search/", {"q": "python", "kind": "candidates", "for_vacancy": theirs.pk})
     assert "for_vacancy" in page.context["form"].errors
     assert "Secret" not in page.content.decode()
+
+
+def test_an_expired_form_is_a_styled_403_with_a_way_back(acme_admin):
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = acme_admin.cookies
+    response = strict.post("/vacancies/new/", {"title": "x"})
+    assert response.status_code == 403 and 'data-reason="csrf"' in response.content.decode()
