@@ -26,7 +26,7 @@ from .models import (
 )
 from .services import clean_record, create_record, request_refit, set_policy, update_record
 from .services.calibration import clean_policy
-from .services.records import RECORD_FIELDS
+from .services.records import record_fields
 
 
 @admin.register(EncoderVersion)
@@ -47,7 +47,8 @@ class RecordForm(forms.ModelForm):
     def clean(self) -> dict:
         data = super().clean()
         try:
-            clean_record({name: data.get(name) for name in RECORD_FIELDS})
+            kind = Kind.CANDIDATES if self._meta.model is Candidate else Kind.VACANCIES
+            clean_record({name: data.get(name) for name in record_fields(kind)}, kind=kind)
         except MatchingError as exc:
             add_domain_error(self, exc)
         return data
@@ -63,7 +64,7 @@ class RecordAdmin(TenantScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Record, form: forms.ModelForm, change: bool) -> None:
         """Through the service, so an edit queues its re-encode like any other write."""
-        data = {name: form.cleaned_data.get(name) for name in RECORD_FIELDS}
+        data = {name: form.cleaned_data.get(name) for name in record_fields(self.kind)}
         tenant = obj.tenant if change else request.tenant
         with tenant_scope(tenant.id):  # a superuser browses cross-tenant; a write belongs to the row's tenant
             if change:

@@ -42,6 +42,8 @@ class RecordOut(serializers.Serializer):
     longitude = serializers.FloatField(allow_null=True)
     languages = serializers.DictField(child=serializers.CharField())
     custom_fields = serializers.DictField()
+    display_name = serializers.CharField(required=False, help_text="candidates only; never encoded or matched on")
+    contact = serializers.CharField(required=False, help_text="candidates only; never encoded or matched on")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -86,6 +88,14 @@ class RecordIn(serializers.Serializer):
     longitude = CoordinateField(required=False, allow_null=True)
     languages = LanguagesField(required=False, allow_null=True)
     custom_fields = serializers.DictField(required=False, allow_null=True)
+    display_name = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=200,
+        help_text="candidates only: the person's name; shown and exported, never encoded or matched on",
+    )  # fmt: skip
+    contact = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=300,
+        help_text="candidates only: e-mail or phone; shown and exported, never encoded or matched on",
+    )  # fmt: skip
 
 
 class RecordPage(serializers.Serializer):

@@ -123,6 +123,8 @@ class FilterForm(ServiceErrorsMixin, forms.Form):
 class RecordForm(ServiceErrorsMixin, forms.Form):
     """A vacancy or candidate; the limits are the service's, which refuses past them rather than cutting."""
 
+    field_order = ["display_name", "contact", "external_id", "title"]
+
     external_id = forms.CharField(required=False, help_text="your own id for it, unique in the team (up to 100)")
     title = forms.CharField(required=False, help_text="up to 300 characters")  # the service says it is required
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
@@ -132,10 +134,23 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
     longitude = forms.CharField(required=False, help_text="a number between -180 and 180, e.g. 13.405")
     languages = forms.CharField(required=False, help_text="e.g. en:C1;de:B2 (CEFR A1..C2)")
     custom_fields = forms.CharField(required=False, help_text="name=value; name=value", widget=forms.TextInput())
+    display_name = forms.CharField(
+        required=False, label="Name", help_text="the person's name; never used in matching (up to 200 characters)"
+    )
+    contact = forms.CharField(
+        required=False, help_text="e-mail or phone; never used in matching, exported with shortlists (up to 300)"
+    )
+
+    def __init__(self, *args: object, kind: Kind, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if kind is not Kind.CANDIDATES:  # a vacancy is not a person
+            del self.fields["display_name"], self.fields["contact"]
 
     @classmethod
     def initial_for(cls, record: object) -> dict:
         return {
+            "display_name": getattr(record, "display_name", ""),
+            "contact": getattr(record, "contact", ""),
             "external_id": record.external_id,
             "title": record.title,
             "description": record.description,
@@ -185,6 +200,15 @@ class FreeTextForm(forms.Form):
         ),
     )
     kind = forms.ChoiceField(choices=Kind.choices, initial=Kind.CANDIDATES, label="Find")
+    for_vacancy = forms.ChoiceField(
+        required=False,
+        label="For vacancy",
+        help_text="optional, when finding candidates: lets you mark results and add them to its shortlist",
+    )
+
+    def __init__(self, *args: object, vacancies: list[tuple[int, str]] = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["for_vacancy"].choices = [("", "(none)"), *vacancies]
 
     def clean_q(self) -> str:
         text = self.cleaned_data["q"]

@@ -66,6 +66,11 @@ class Vacancy(Record):
 
 
 class Candidate(Record):
+    # A person's name and how to reach them: shown to the team and exported with shortlists; never part of
+    # text_for_encoding, never a filter, so matching cannot see them.
+    display_name = models.CharField(max_length=200, blank=True)
+    contact = models.CharField(max_length=300, blank=True, help_text="e-mail or phone, as the team reaches them")
+
     class Meta(Record.Meta):
         constraints, indexes = _record_meta("candidate")
 

@@ -1,6 +1,7 @@
 """Reads of matching/ data; never writes. Another tenant's row reads exactly like a missing one."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from django.db.models import Q, QuerySet
@@ -143,3 +144,8 @@ def calibration_state(*, tenant: Tenant) -> CalibrationState:
         global_fit=global_calibration(version=version),
         refit=Job.objects.filter(tenant=tenant, kind=Job.Type.CALIBRATION).order_by("-created_at", "-id").first(),
     )
+
+
+def created_since(*, tenant: Tenant, kind: Kind, since: datetime) -> int:
+    """How many of the tenant's vacancies or candidates were added at or after `since`."""
+    return kind.record_model.objects.filter(tenant=tenant, created_at__gte=since).count()

@@ -42,3 +42,9 @@ def status_counts(*, tenant: Tenant) -> dict[str, int]:
     """Entries across the team's shortlists by status, every status present (zero included)."""
     counts = dict(ShortlistEntry.objects.filter(tenant=tenant).values_list("status").annotate(n=Count("id")).order_by())
     return {status: counts.get(status, 0) for status in ShortlistEntry.Status.values}
+
+
+def shortlists_of_candidate(*, tenant: Tenant, candidate_id: int) -> list[ShortlistEntry]:
+    """The shortlists a candidate is on, newest change first, for the candidate's page."""
+    rows = ShortlistEntry.objects.filter(tenant=tenant, candidate_id=candidate_id).select_related("vacancy")
+    return list(rows.order_by("-updated_at"))

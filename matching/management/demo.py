@@ -69,6 +69,55 @@ def _first_sentences(text: str, limit: int = 420) -> str:
     return cut[: cut.rfind(".") + 1] if "." in cut else cut
 
 
+# Invented people: a name makes a shortlist readable; matching never sees it.
+FIRST_NAMES = [
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Daniel",
+    "Elif",
+    "Farah",
+    "Gustav",
+    "Hana",
+    "Ivan",
+    "Julia",
+    "Kofi",
+    "Lena",
+    "Marco",
+    "Nora",
+    "Omar",
+    "Paula",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wim",
+    "Zofia",
+]
+LAST_NAMES = [
+    "Almeida",
+    "Berger",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Horvat",
+    "Ivanova",
+    "Jansen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Novak",
+    "O'Brien",
+    "Petrov",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Weber",
+]
 SENIORITY_WORDS = ("senior", "junior", "lead", "chief", "head", "trainee", "apprentice", "principal", "assistant")
 
 
@@ -155,6 +204,8 @@ def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
                     "latitude": place["latitude"],
                     "longitude": place["longitude"],
                     "languages": _languages(rng, place["_local"]),
+                    "display_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                    "contact": f"c-{number:03d}-{i}@example.org",
                     "custom_fields": {
                         "seniority": "senior" if years >= 8 else "mid" if years >= 3 else "junior",
                         "remote": rng.choice(["yes", "no"]),

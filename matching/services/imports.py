@@ -14,7 +14,7 @@ from tenants.models import Tenant
 from .. import task_names
 from ..errors import MatchingError
 from ..models import ImportUpload, Job, Kind
-from .records import MAX_BULK_ROWS, clean_record, upsert_records
+from .records import MAX_BULK_ROWS, PERSON_FIELDS, clean_record, upsert_records
 
 REQUIRED_COLUMNS = ("external_id", "title")
 STANDARD_COLUMNS = ("external_id", "title", "description", "country", "city", "latitude", "longitude", "languages")
@@ -47,9 +47,10 @@ def _check_header(header: list[str]) -> None:
         raise MatchingError("the CSV header has an empty or repeated column name", field="file")
 
 
-def _row_to_data(row: dict[str, str]) -> dict:
-    data = {name: row.get(name, "") for name in STANDARD_COLUMNS if name in row}
-    data["custom_fields"] = {name: value for name, value in row.items() if name not in STANDARD_COLUMNS and value != ""}
+def _row_to_data(row: dict[str, str], kind: Kind) -> dict:
+    columns = STANDARD_COLUMNS + (PERSON_FIELDS if kind is Kind.CANDIDATES else ())
+    data = {name: row.get(name, "") for name in columns if name in row}
+    data["custom_fields"] = {name: value for name, value in row.items() if name not in columns and value != ""}
     return data
 
 
@@ -69,9 +70,9 @@ def import_csv(
             if None in row or None in row.values():
                 report.errors.append({"line": reader.line_num, "field": None, "detail": "wrong number of columns"})
                 continue
-            data = _row_to_data(row)
+            data = _row_to_data(row, kind)
             try:
-                external_id = clean_record(data).external_id
+                external_id = clean_record(data, kind=kind).external_id
             except MatchingError as exc:
                 report.errors.append({"line": reader.line_num, "field": exc.field, "detail": exc.message})
                 continue

@@ -32,6 +32,10 @@ RECORD_FIELDS = (
     "languages",
     "custom_fields",
 )
+# Candidates are people: a name and a contact line the team reads and exports with a shortlist. They are never
+# encoded (text_for_encoding is title + description) and never filtered or ranked on.
+PERSON_FIELDS = ("display_name", "contact")
+PERSON_LIMITS = {"display_name": 200, "contact": 300}
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 _CUSTOM_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -47,6 +51,17 @@ class RecordInput:
     longitude: float | None = None
     languages: dict[str, str] = field(default_factory=dict)
     custom_fields: dict[str, object] = field(default_factory=dict)
+    display_name: str = ""
+    contact: str = ""
+
+    def for_kind(self, kind: Kind | None) -> dict[str, object]:
+        """The model's fields: a vacancy has no name or contact line."""
+        values = asdict(self)
+        return values if kind is Kind.CANDIDATES else {k: v for k, v in values.items() if k not in PERSON_FIELDS}
+
+
+def record_fields(kind: Kind | None) -> tuple[str, ...]:
+    return RECORD_FIELDS + PERSON_FIELDS if kind is Kind.CANDIDATES else RECORD_FIELDS
 
 
 def _text(data: Mapping, name: str, *, limit: int, required: bool = False) -> str:
@@ -156,17 +171,18 @@ def _country(data: Mapping) -> str:
     return country
 
 
-def clean_record(data: Mapping, *, partial_of: Record | None = None) -> RecordInput:
+def clean_record(data: Mapping, *, partial_of: Record | None = None, kind: Kind | None = None) -> RecordInput:
     """Validate one record's fields, every one of them; with partial_of, fields left out keep that record's values.
 
     Raises one MatchingError naming the first bad field, with `errors` listing every bad field.
     """
     if not isinstance(data, Mapping):
         raise MatchingError("a record must be a JSON object", field=None)
-    if unknown := sorted(set(data) - set(RECORD_FIELDS)):
+    allowed = record_fields(kind)
+    if unknown := sorted(set(data) - set(allowed)):
         raise MatchingError(f"unknown field {unknown[0]!r}", field=unknown[0])
     if partial_of is not None:
-        data = {name: getattr(partial_of, name) for name in RECORD_FIELDS} | dict(data)
+        data = {name: getattr(partial_of, name) for name in allowed} | dict(data)
     found = _FieldErrors()
     values = {
         "external_id": found.check(_text, data, "external_id", limit=MAX_EXTERNAL_ID_CHARS, required=True),
@@ -179,6 +195,8 @@ def clean_record(data: Mapping, *, partial_of: Record | None = None) -> RecordIn
         "languages": found.check(parse_languages, data.get("languages")),
         "custom_fields": found.check(_custom_fields, data.get("custom_fields")),
     }
+    if kind is Kind.CANDIDATES:
+        values |= {name: found.check(_text, data, name, limit=PERSON_LIMITS[name]) for name in PERSON_FIELDS}
     coordinates_ok = not {e.field for e in found.errors} & {"latitude", "longitude"}
     if coordinates_ok and (values["latitude"] is None) != (values["longitude"] is None):
         name = "latitude" if values["latitude"] is None else "longitude"
@@ -202,9 +220,9 @@ def _refuse_with_clash(*, exc: MatchingError | None, clash: bool, external_id: o
     raise MatchingError(exc.message, field=exc.field, errors=details)
 
 
-def _clean_or_error(data: Mapping, *, partial_of: Record | None) -> tuple[RecordInput | None, MatchingError | None]:
+def _clean_or_error(data: Mapping, *, kind: Kind) -> tuple[RecordInput | None, MatchingError | None]:
     try:
-        return clean_record(data, partial_of=partial_of), None
+        return clean_record(data, kind=kind), None
     except MatchingError as exc:
         if exc.errors is None:
             raise
@@ -214,7 +232,7 @@ def _clean_or_error(data: Mapping, *, partial_of: Record | None) -> tuple[Record
 def validate_record(*, tenant: Tenant, kind: Kind, data: Mapping, record: Record | None = None) -> RecordInput:
     """What create_record (record=None) or a full update_record would store, or one MatchingError listing every
     bad field, a duplicate external_id among them; writes nothing."""
-    values, exc = _clean_or_error(data, partial_of=None)
+    values, exc = _clean_or_error(data, kind=kind)
     external_id = values.external_id if values else str(data.get("external_id") or "").strip()
     others = kind.record_model.objects.filter(tenant=tenant, external_id=external_id)
     clash = bool(external_id) and (others.exclude(pk=record.pk) if record else others).exists()
@@ -226,7 +244,7 @@ def create_record(*, tenant, kind: Kind, data: Mapping) -> Record:
     model = kind.record_model
     with transaction.atomic():
         values = validate_record(tenant=tenant, kind=kind, data=data)
-        record = model.objects.create(tenant=tenant, **asdict(values))
+        record = model.objects.create(tenant=tenant, **values.for_kind(kind))
         queue_encoding(tenant_id=tenant.id, kind=kind, record_ids=[record.id])
     return record
 
@@ -234,10 +252,10 @@ def create_record(*, tenant, kind: Kind, data: Mapping) -> Record:
 def update_record(*, tenant, kind: Kind, record: Record, data: Mapping, partial: bool = True) -> Record:
     if not isinstance(data, Mapping):
         raise MatchingError("a record must be a JSON object", field=None)
-    merged = {name: getattr(record, name) for name in RECORD_FIELDS} | dict(data) if partial else data
+    merged = {name: getattr(record, name) for name in record_fields(kind)} | dict(data) if partial else data
     with transaction.atomic():
         values = validate_record(tenant=tenant, kind=kind, data=merged, record=record)
-        for name, value in asdict(values).items():
+        for name, value in values.for_kind(kind).items():
             setattr(record, name, value)
         record.save()
         queue_encoding(tenant_id=tenant.id, kind=kind, record_ids=[record.id])
@@ -270,7 +288,7 @@ def upsert_records(
     cleaned, errors, seen = [], [], {}
     for number, row in zip(numbers, rows, strict=True):
         try:
-            values = clean_record(row)
+            values = clean_record(row, kind=kind)
         except MatchingError as exc:
             errors.append({"row": number, "field": exc.field, "detail": exc.message})
             continue
@@ -302,14 +320,16 @@ def _write_upsert(*, tenant, kind: Kind, cleaned: list[RecordInput]) -> UpsertRe
             values
             for values in cleaned
             if values.external_id not in existing
-            or any(getattr(existing[values.external_id], name) != value for name, value in asdict(values).items())
+            or any(
+                getattr(existing[values.external_id], name) != value for name, value in values.for_kind(kind).items()
+            )
         ]
         # ON CONFLICT on the tenant's own unique key: a row inserted concurrently is updated, not duplicated.
         written = model.objects.bulk_create(
-            [model(tenant=tenant, **asdict(values)) for values in changed],
+            [model(tenant=tenant, **values.for_kind(kind)) for values in changed],
             update_conflicts=True,
             unique_fields=["tenant", "external_id"],
-            update_fields=[name for name in RECORD_FIELDS if name != "external_id"] + ["updated_at"],
+            update_fields=[name for name in record_fields(kind) if name != "external_id"] + ["updated_at"],
         )
         queue_encoding(tenant_id=tenant.id, kind=kind, record_ids=[record.pk for record in written])
         ids = {record.external_id: record.pk for record in written}

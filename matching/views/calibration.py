@@ -30,7 +30,11 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
         "needed": state.min_labels_per_class,
         "chart": _curve_chart(shown.curve if shown else [], threshold.value if threshold else None),
         "can_refit": request.tenant_role == "admin",
+        "good_missing": max(0, state.min_labels_per_class - n_good),
+        "bad_missing": max(0, state.min_labels_per_class - n_bad),
     }
+    if shown is not None:  # "of 10" is how a recruiter reads recall and the false-accept rate
+        context |= {"keeps_good": round(shown.recall * 10), "lets_bad": round(shown.false_accept_rate * 10)}
     return render(request, "matching/calibration.html", context)
 
 
@@ -65,5 +69,16 @@ def calibration_refit(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Only a team admin can refit the threshold.")
         return redirect("calibration")
     request_refit(tenant=request.tenant)
-    messages.info(request, "Refit queued: its state shows below, and the threshold changes once it is done.")
+    n_good, n_bad, needed = (
+        *label_counts(tenant=request.tenant),
+        calibration_state(tenant=request.tenant).min_labels_per_class,
+    )
+    if n_good < needed or n_bad < needed:
+        messages.info(
+            request,
+            f"Refit queued, but it will change nothing yet: your team has {n_good} good and {n_bad} bad marks, and "
+            f"its own line needs at least {needed} of each. Until then the general line stays in use.",
+        )
+    else:
+        messages.info(request, "Refit queued: its state shows below, and the threshold changes once it is done.")
     return redirect("calibration")

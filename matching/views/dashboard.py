@@ -1,11 +1,16 @@
 """The dashboard, and the progress of long jobs (imports, re-index, training) that htmx polls while they run."""
 
+from datetime import timedelta
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+
+from shortlists.selectors import status_counts
 
 from ..errors import MatchingError
-from ..models import Job
-from ..selectors import get_job, latest_threshold_fit, recent_jobs
+from ..models import Job, Kind
+from ..selectors import created_since, get_job, latest_threshold_fit, recent_jobs
 from ..services import active_encoder_version, encoded_counts, threshold_for
 from .common import tenant_page
 
@@ -23,11 +28,17 @@ def _progress_context(request: HttpRequest) -> dict:
 
 @tenant_page
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """What a recruiter acts on first; the engineering figures (encoder, rows encoded) sit in the admins' panel."""
     version = active_encoder_version(tenant=request.tenant)
+    week_ago = timezone.now() - timedelta(days=7)
+    new = {kind: created_since(tenant=request.tenant, kind=kind, since=week_ago) for kind in Kind}
     context = _progress_context(request) | {
         "encoder": version,
         "threshold": threshold_for(tenant=request.tenant, version=version),
         "fit": latest_threshold_fit(tenant=request.tenant),
+        "new_vacancies": new[Kind.VACANCIES],
+        "new_candidates": new[Kind.CANDIDATES],
+        "shortlist_counts": list(status_counts(tenant=request.tenant).items()),
     }
     return render(request, "matching/dashboard.html", context)
 

@@ -1,5 +1,7 @@
 """Vacancies and candidates: lists with filters, forms, a row's page with its matches, feedback, CSV import."""
 
+import math
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -9,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from jobmatch_site.errors import DomainError
 from shortlists.models import ShortlistEntry
-from shortlists.selectors import statuses_of
+from shortlists.selectors import shortlists_of_candidate, statuses_of
 from shortlists.services import add_to_shortlist
 
 from ..errors import MatchingError
@@ -26,11 +28,14 @@ from ..services import (
     validate_record,
 )
 from ..services.imports import start_import
+from ..services.search import MAX_K
 from .common import record_or_404, tenant_page
 
 PAGE_SIZE = 25
 MAX_LIST_QUERY_CHARS = 200
-MATCHES_K = 10
+LIST_SORTS = {"newest": "-id", "title": "title", "updated": "-updated_at", "external_id": "external_id"}
+MATCH_SORTS = ("similarity", "distance", "title")
+MATCHES_STEP = 10  # "show more" adds this many, up to the API's maximum k
 
 
 @tenant_page
@@ -45,10 +50,14 @@ def record_list(request: HttpRequest, kind: Kind) -> HttpResponse:
     if filters:
         try:
             rows = list_records(tenant=request.tenant, kind=kind, filters=filters, query=query)
+            rows = rows.order_by(LIST_SORTS.get(request.GET.get("sort", ""), "-id"), "-id")
         except MatchingError as exc:
             form.add_error(None, exc.message)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")) if rows is not None else None
     context = {"kind": kind, "form": form, "q": query, "page": page, "querystring": _without_page(request)}
+    context |= {"sort": request.GET.get("sort") if request.GET.get("sort") in LIST_SORTS else "newest"}
+    context["sort_choices"] = [("newest", "newest first"), ("updated", "recently updated"), ("title", "title"),
+                               ("external_id", "external id")]  # fmt: skip
     template = "matching/_record_table.html" if request.htmx else "matching/record_list.html"
     return render(request, template, context)
 
@@ -71,7 +80,7 @@ def record_edit(request: HttpRequest, kind: Kind, record_id: int) -> HttpRespons
 
 def _record_form(request: HttpRequest, kind: Kind, record: Record | None) -> HttpResponse:
     """One form for a new row and an edit; a refusal from the service lands on the field it names."""
-    form = RecordForm(request.POST or None, initial=RecordForm.initial_for(record) if record else None)
+    form = RecordForm(request.POST or None, initial=RecordForm.initial_for(record) if record else None, kind=kind)
     if request.method == "POST":
         data = form.record_data()
         try:
@@ -103,6 +112,8 @@ def record_delete(request: HttpRequest, kind: Kind, record_id: int) -> HttpRespo
 def record_detail(request: HttpRequest, kind: Kind, record_id: int) -> HttpResponse:
     record = record_or_404(request, kind, record_id)
     context = {"kind": kind, "record": record} | _matches_context(request, kind, record)
+    if kind is Kind.CANDIDATES:
+        context["on_shortlists"] = shortlists_of_candidate(tenant=request.tenant, candidate_id=record.pk)
     return render(request, "matching/record_detail.html", context)
 
 
@@ -117,20 +128,48 @@ def record_matches(request: HttpRequest, kind: Kind, record_id: int) -> HttpResp
 def _matches_context(request: HttpRequest, kind: Kind, record: Record) -> dict:
     form = FilterForm(request.GET)
     filters = form.search_filters()
+    k = min(max(_int(request.GET.get("k")) or MATCHES_STEP, MATCHES_STEP), MAX_K)
+    sort = request.GET.get("sort") if request.GET.get("sort") in MATCH_SORTS else "similarity"
     context = {"form": form, "result": None, "error": None, "query_kind": kind.singular, "target": kind.other}
+    context |= {"k": k, "more_k": min(k + MATCHES_STEP, MAX_K), "sort": sort, "sorts": MATCH_SORTS}
     if filters is None:
         return context
     try:
-        result = search(tenant=request.tenant, target=kind.other, record=record, filters=filters, k=MATCHES_K)
+        result = search(tenant=request.tenant, target=kind.other, record=record, filters=filters, k=k)
     except MatchingError as exc:
         return context | {"error": exc.message}
-    hits = _with_feedback(request, kind, record, result.matches)
+    hits = _sorted(_with_feedback(request, kind, record, result.matches), sort=sort, origin=record)
+    context["has_more"] = len(hits) == k and k < MAX_K
     if kind is Kind.VACANCIES:  # the vacancy's match list: select candidates for its shortlist, see who is on it
-        on_list = statuses_of(tenant=request.tenant, vacancy=record, candidate_ids=[h["candidate_id"] for h in hits])
-        for hit in hits:
-            hit["shortlist"] = on_list.get(hit["candidate_id"])
+        hits = with_shortlist(request, record, hits)
         context |= {"select": True, "statuses": ShortlistEntry.Status.choices}
     return context | {"result": result, "hits": hits}
+
+
+def with_shortlist(request: HttpRequest, vacancy: Record, hits: list[dict]) -> list[dict]:
+    """Each hit with its candidate's status on the vacancy's shortlist (None when not on it)."""
+    on_list = statuses_of(tenant=request.tenant, vacancy=vacancy, candidate_ids=[h["candidate_id"] for h in hits])
+    return [hit | {"shortlist": on_list.get(hit["candidate_id"])} for hit in hits]
+
+
+def _km(a: Record, b: Record) -> float | None:
+    """Great-circle distance in km, or None when either lacks coordinates."""
+    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+        return None
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def _sorted(hits: list[dict], *, sort: str, origin: Record) -> list[dict]:
+    """The search's own order is by similarity; distance puts rows without coordinates last."""
+    for hit in hits:
+        hit["km"] = _km(origin, hit["match"].record)
+    if sort == "distance":
+        return sorted(hits, key=lambda h: (h["km"] is None, h["km"] or 0.0))
+    if sort == "title":
+        return sorted(hits, key=lambda h: h["match"].record.title.casefold())
+    return hits
 
 
 def _with_feedback(request: HttpRequest, kind: Kind, record: Record, matches: list) -> list[dict]:

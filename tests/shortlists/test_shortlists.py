@@ -176,3 +176,24 @@ def test_another_tenants_entry_is_a_404_on_the_api(acme, globex, api_client):
     assert client.get("/api/v1/shortlists/").json() == []
     body = {"vacancy_id": job.pk, "candidate_id": person.pk}
     assert client.post("/api/v1/shortlists/", body, format="json").status_code == 404
+
+
+def test_a_candidates_page_lists_the_shortlists_they_are_on(acme, acme_admin, rows):
+    job, (dev, _) = rows
+    with tenant_scope(acme.id):
+        add_to_shortlist(tenant=acme, vacancy=job, candidate_ids=[dev.pk], status="contacted")
+    page = acme_admin.get(f"/candidates/{dev.pk}/").content.decode()
+    assert 'id="on-shortlists"' in page and "Python developer (V-PY)</a>: contacted" in page
+
+
+def test_admin_refuses_a_note_past_the_limit_on_its_field(acme, acme_admin, rows):
+    job, (dev, _) = rows
+    with tenant_scope(acme.id):
+        (entry,) = add_to_shortlist(tenant=acme, vacancy=job, candidate_ids=[dev.pk])
+    form = {"vacancy": job.pk, "candidate": dev.pk, "status": "hired", "note": "x" * 2001}
+    response = acme_admin.post(f"/admin/shortlists/shortlistentry/{entry.pk}/change/", form)
+    assert response.status_code == 200
+    assert "longer than 2000" in response.context["adminform"].form.errors["note"][0]
+    with tenant_scope(acme.id):
+        entry.refresh_from_db()
+    assert entry.status == "shortlisted"

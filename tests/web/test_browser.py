@@ -170,6 +170,17 @@ def test_a_recruiters_day_in_the_browser(teams, live_server, page_factory):
     page.locator("svg.map a").first.hover()
     expect(page.locator("#map-tip")).to_be_visible()
     expect(page.locator("#map-tip")).to_contain_text("nearest occupation")
+    # Keyboard by group (#18): one tab stop per legend group, arrow keys walk the dots of that group.
+    groups = page.locator(".legend button").count()
+    assert page.locator('svg.map a[tabindex="0"]').count() == groups
+    first_dot = page.locator('svg.map a[tabindex="0"]').first
+    first_dot.focus()
+    group = first_dot.get_attribute("data-group")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.dataset.group") == group
+    page.get_by_label("Highlight a title").fill("python")
+    expect(page.locator("#map-found")).to_contain_text("3 of 5 dots match")
+    expect(page.locator("svg.map a.found")).to_have_count(3)
     shoot(page, "08-talent-map")
 
     page.get_by_role("link", name="Calibration").click()

@@ -3,6 +3,7 @@ limit named, an import job that counts every row it read, and a mark that can be
 
 import pytest
 from django.template.loader import render_to_string
+from django.test import Client
 
 from matching.models import Feedback, Job, Kind
 from matching.services.imports import run_import_job, start_import
@@ -73,3 +74,28 @@ def test_a_mark_with_an_unknown_label_is_a_400_naming_it(acme, acme_admin):
     v, c = vacancy(acme, "Nurse", encode=False), candidate(acme, "Nurse", encode=False)
     response = acme_admin.post("/feedback/", {"vacancy_id": v.pk, "candidate_id": c.pk, "label": "meh"})
     assert response.status_code == 400 and "label must be" in response.content.decode()
+
+
+def test_free_text_results_for_a_chosen_vacancy_get_feedback_buttons_and_a_shortlist_form(acme, acme_admin):
+    job = vacancy(acme, "Python developer", external_id="V-PY", encode=False)
+    candidate(acme, "Python developer", external_id="C-PY")
+    page = acme_admin.post("/search/", {"q": "python developer", "kind": "candidates", "for_vacancy": job.pk})
+    html = page.content.decode()
+    assert 'class="feedback"' in html and 'name="candidate_ids"' in html
+    assert f'action="/vacancies/{job.pk}/shortlist/bulk/"' in html
+    plain = acme_admin.post("/search/", {"q": "python developer", "kind": "candidates"}).content.decode()
+    assert 'class="feedback"' not in plain
+
+
+def test_a_vacancy_of_another_team_cannot_be_chosen_for_a_search(acme, globex, acme_admin):
+    theirs = vacancy(globex, "Secret", encode=False)
+    page = acme_admin.post("/search/", {"q": "python", "kind": "candidates", "for_vacancy": theirs.pk})
+    assert "for_vacancy" in page.context["form"].errors
+    assert "Secret" not in page.content.decode()
+
+
+def test_an_expired_form_is_a_styled_403_with_a_way_back(acme_admin):
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = acme_admin.cookies
+    response = strict.post("/vacancies/new/", {"title": "x"})
+    assert response.status_code == 403 and 'data-reason="csrf"' in response.content.decode()

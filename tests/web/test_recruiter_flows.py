@@ -176,6 +176,23 @@ def test_at_phone_width_hits_are_cards_that_fit_and_keep_their_name(team, live_s
     expect(first.locator(".badge")).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
     assert page.evaluate("[...document.querySelectorAll('table.hits th')].every(th => th.offsetParent === null)")
+    assert _contrast(page, ".badge.match") >= 4.5  # WCAG AA for its small text
+    assert console.problems == []
+
+
+CONTRAST_JS = """(selector) => {
+  const el = document.querySelector(selector);
+  const rgb = (c) => c.match(/\\d+/g).slice(0, 3).map(Number);
+  const linear = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = (c) => c.map(linear).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const style = getComputedStyle(el);
+  const [a, b] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def _contrast(page: object, selector: str) -> float:
+    return page.evaluate(CONTRAST_JS, selector)
 
 
 @pytest.mark.parametrize(("width", "name"), [(1280, "desktop"), (371, "phone")])
@@ -203,3 +220,29 @@ def test_screenshots_of_the_main_pages(team, live_server, page_factory, width, n
         assert overflow <= 1, f"{path} is {overflow}px wider than the window"
         shoot(page, f"h18-{page_name}-{name}")
     assert [p for p in console.problems if "999999" not in p] == []
+
+
+def _tab_to(page: object, js_test: str, *, key: str = "Tab", limit: int = 80) -> None:
+    for _ in range(limit):
+        page.keyboard.press(key)
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return {js_test}; }})()"):
+            return
+    raise AssertionError(f"never reached {js_test} with {key}")
+
+
+def test_the_main_flow_by_keyboard_alone(team, live_server, page_factory):
+    acme, vacancy, base = team["acme"], team["vacancy"], live_server.url
+    page, console = page_factory()
+    log_in(page, base, "rita", PASSWORD)
+    page.goto(f"{base}/vacancies/{vacancy.pk}/")
+    expect(page.locator("tr.hit")).to_have_count(4)
+    _tab_to(page, "el.name === 'candidate_ids'")  # the first hit's checkbox
+    page.keyboard.press("Space")
+    _tab_to(page, "el.classList.contains('good')")
+    page.keyboard.press("Enter")
+    expect(page.locator("tr.hit").first.get_by_role("button", name="good")).to_have_attribute("aria-pressed", "true")
+    _tab_to(page, "el.textContent.trim() === 'Add to shortlist'", key="Shift+Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".messages")).to_contain_text("1 candidate on the shortlist")
+    assert len(_statuses(acme)) == 1  # the good mark and the checkbox named the same, first, candidate
+    assert console.problems == []

@@ -57,3 +57,18 @@ document.addEventListener("keydown", (event) => {
   next.setAttribute("tabindex", "0");
   next.focus();
 });
+
+// Highlight a title on the talent map: matching dots stand out, the rest fade; the count is announced.
+document.addEventListener("input", (event) => {
+  if (event.target.id !== "map-find") return;
+  const words = event.target.value.trim().toLowerCase();
+  const dots = [...document.querySelectorAll("svg.map a")];
+  let found = 0;
+  dots.forEach((a) => {
+    const hit = words !== "" && a.dataset.label.toLowerCase().includes(words);
+    found += hit ? 1 : 0;
+    a.classList.toggle("found", hit);
+    a.classList.toggle("faded", words !== "" && !hit);
+  });
+  document.getElementById("map-found").textContent = words ? `${found} of ${dots.length} dots match “${words}”` : "";
+});
