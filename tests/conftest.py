@@ -1,6 +1,7 @@
 """Fixtures on real services: the embedded PostgreSQL (test_ database) and Redis (db 1), a real Celery worker."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -175,6 +176,10 @@ class Worker:
         if self not in Worker.started:
             Worker.started.append(self)
 
+    @property
+    def hostname(self) -> str:
+        return f"{self.name}@{socket.gethostname()}"
+
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -189,7 +194,8 @@ class Worker:
             with app.connection_for_write() as connection:
                 client = connection.default_channel.client
                 queued = sum(client.llen(q.name) for q in settings.CELERY_TASK_QUEUES)  # the Redis lists behind them
-            active = app.control.inspect(timeout=1.0).active() or {}
+            # Named, the broadcast returns on this worker's reply instead of waiting out the timeout.
+            active = app.control.inspect(destination=[self.hostname], timeout=1.0).active() or {}
             return queued == 0 and bool(active) and not any(active.values())
 
         wait_until(idle, timeout_s=timeout_s, what="the worker to drain its queue")
@@ -207,6 +213,21 @@ class Worker:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """Before a transactional test's tables are truncated, the session worker finishes what the test queued: a
+    task still writing when TRUNCATE takes its locks deadlocks with it, the flush fails and rows leak into later
+    tests."""
+    marker = item.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or "live_server" in getattr(
+        item, "fixturenames", ()
+    )
+    session_worker = next((w for w in Worker.started if w.name == "test-worker"), None)
+    if transactional and session_worker is not None and session_worker.running():
+        session_worker.wait_idle()
+    yield
 
 
 @pytest.fixture(scope="session")
