@@ -30,6 +30,7 @@ RECORD_FIELDS = (
     "longitude",
     "languages",
     "custom_fields",
+    "remote",
 )
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
@@ -47,6 +48,7 @@ class RecordInput:
     longitude: float | None = None
     languages: dict[str, str] = field(default_factory=dict)
     custom_fields: dict[str, object] = field(default_factory=dict)
+    remote: bool = False
 
 
 def _text(data: Mapping, name: str, *, limit: int, required: bool = False) -> str:
@@ -126,6 +128,15 @@ def _custom_fields(value: object) -> dict[str, object]:
     return cleaned
 
 
+def _flag(data: Mapping, name: str) -> bool:
+    value = data.get(name)
+    if value is None or value == "":
+        return False
+    if not isinstance(value, bool):
+        raise MatchingError(f"{name} must be true or false", field=name)
+    return value
+
+
 def clean_record(data: Mapping, *, partial_of: Record | None = None) -> RecordInput:
     """Validate one record's fields; with partial_of, fields left out keep that record's values."""
     if not isinstance(data, Mapping):
@@ -150,6 +161,7 @@ def clean_record(data: Mapping, *, partial_of: Record | None = None) -> RecordIn
         longitude=longitude,
         languages=parse_languages(data.get("languages")),
         custom_fields=_custom_fields(data.get("custom_fields")),
+        remote=_flag(data, "remote"),
     )
 
 
