@@ -78,6 +78,20 @@ class FilterForm(ServiceErrorsMixin, forms.Form):
             return None
 
 
+class MatchFilterForm(FilterForm):
+    """A record's matches: the filters, and what the vacancy's requirements do (services/requirements.py)."""
+
+    requirements = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("filter", "required (leave out who misses one)"),
+            ("rank", "rank lower who misses one"),
+            ("ignore", "ignore"),
+        ],
+        label="Vacancy requirements",
+    )
+
+
 class RecordForm(ServiceErrorsMixin, forms.Form):
     external_id = forms.CharField(max_length=100, help_text="your own id for it, unique in the team")
     title = forms.CharField(max_length=300)
@@ -89,6 +103,9 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
     languages = forms.CharField(required=False, max_length=500, help_text="e.g. en:C1;de:B2 (CEFR A1..C2)")
     custom_fields = forms.CharField(
         required=False, max_length=5000, help_text="name=value; name=value", widget=forms.TextInput()
+    )
+    remote = forms.BooleanField(
+        required=False, help_text="a vacancy done from anywhere: its location is no requirement"
     )
 
     @classmethod
@@ -103,6 +120,7 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
             "longitude": "" if record.longitude is None else record.longitude,
             "languages": ";".join(f"{code}:{level}" for code, level in record.languages.items()),
             "custom_fields": format_custom_pairs(record.custom_fields),
+            "remote": record.remote,
         }
 
     def record_data(self) -> dict | None:

@@ -409,13 +409,14 @@ def nearest(
             hits = list(rows(exact=True)[:count])
         return hits
 
-    hits = nearest_first(fetch)
+    # rank starts wider: a second round trip cost more than fetching 4x the rows once (bench/thresholds_by_shape.py)
+    hits = nearest_first(fetch if penalty_of is None else min(4 * fetch, MAX_RANK_POOL))
     scores = [1.0 - hit.distance for hit in hits]
     if penalty_of is not None:
         # A penalty only lowers a score, so once the fetch-th score beats the best similarity left unfetched (at
         # most the last fetched one), no row further out can enter: widen the fetch until it does (or the rows
         # run out, or MAX_RANK_POOL: beyond it the far rows stay out, a bound on the cost of one search).
-        count = fetch
+        count = min(4 * fetch, MAX_RANK_POOL)
         while True:
             scores = [1.0 - hit.distance - penalty_of(hit.record) for hit in hits]
             ranked = sorted(range(len(hits)), key=lambda i: -scores[i])

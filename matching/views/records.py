@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ..errors import MatchingError
-from ..forms import FilterForm, ImportForm, RecordForm
+from ..forms import FilterForm, ImportForm, MatchFilterForm, RecordForm
 from ..models import Feedback, Kind, Record
 from ..selectors import feedback_marks, list_records
 from ..services import create_record, delete_record, record_feedback, search, update_record
@@ -94,13 +94,16 @@ def record_matches(request: HttpRequest, kind: Kind, record_id: int) -> HttpResp
 
 
 def _matches_context(request: HttpRequest, kind: Kind, record: Record) -> dict:
-    form = FilterForm(request.GET)
+    form = MatchFilterForm(request.GET)
     filters = form.search_filters()
     context = {"form": form, "result": None, "error": None, "query_kind": kind.singular, "target": kind.other}
     if filters is None:
         return context
+    mode = form.cleaned_data.get("requirements") or None
     try:
-        result = search(tenant=request.tenant, target=kind.other, record=record, filters=filters, k=MATCHES_K)
+        result = search(
+            tenant=request.tenant, target=kind.other, record=record, filters=filters, k=MATCHES_K, requirements=mode
+        )
     except MatchingError as exc:
         return context | {"error": exc.message}
     return context | {"result": result, "hits": _with_feedback(request, kind, record, result.matches)}

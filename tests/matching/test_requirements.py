@@ -179,3 +179,16 @@ def test_the_search_api_takes_a_mode_and_answers_grade_explanation_and_no_strong
     assert (refused.status_code, refused.json()["field"]) == (400, "requirements")
     theirs = api_client(globex, scopes=["search"]).post("/api/v1/search/", {"vacancy_id": job.id}, format="json")
     assert theirs.status_code == 404
+
+
+def test_a_record_query_is_cut_by_the_record_fit_and_free_text_by_the_text_fit(acme, warsaw_nurses):
+    from matching.services.global_calibration import load_shipped_global_calibration
+
+    stored = load_shipped_global_calibration(acme.active_encoder)  # what preparing the base version does
+    job, _ = warsaw_nurses
+    record = _search(acme, target=Kind.CANDIDATES, record=job, k=3)
+    text = _search(acme, target=Kind.CANDIDATES, text="nurse", k=3)
+    assert record.threshold == stored.by_shape["record"]["threshold"] > text.threshold
+    assert text.threshold == stored.by_shape["text"]["threshold"]
+    assert record.matches[0].explanation.threshold_source == "global (record)"
+    assert text.matches[0].explanation.threshold_source == "global (text)"
