@@ -172,8 +172,8 @@ def search(
     rules = exclusion_source().triggered(tenant=tenant, version=version, query=query)
     if record is not None:
         # A rule's trigger is a short title ("nurse"); a record's whole text adds a description that dilutes its
-        # similarity to one (the demo's "Senior specialist nurse" scores 0.6 as a record, 0.8 as a title), so a
-        # record fires a rule when its title OR its whole text is inside anchor A, the more similar one reported.
+        # similarity to one (the demo's "Senior specialist nurse" scores 0.57 to "nurse" as a record, 0.70 as a
+        # title), so a record fires a rule when its title OR its whole text is inside anchor A (README).
         rules = _either(rules, exclusion_source().triggered(tenant=tenant, version=version, query=title))
     shape = "text" if record is None else "record"
     threshold = threshold_for(tenant=tenant, version=version, shape=shape)
