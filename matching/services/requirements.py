@@ -40,16 +40,21 @@ def policy_for(*, tenant: Tenant) -> RequirementPolicy:
     return RequirementPolicy.objects.filter(tenant=tenant).first() or RequirementPolicy(tenant=tenant)
 
 
-def set_requirement_policy(
-    *, tenant: Tenant, rank_penalty: float, radius_km: float, custom_fields: list[str]
-) -> RequirementPolicy:
-    """Choose the rank penalty, the radius and the custom fields that are requirements."""
+def clean_requirement_policy(*, rank_penalty: object, radius_km: object, custom_fields: object) -> None:
+    """Refuses a penalty, radius or field list that makes no sense (the API-less edges: admin, services)."""
     if isinstance(rank_penalty, bool) or not isinstance(rank_penalty, int | float) or not 0 <= rank_penalty <= 2:
         raise MatchingError("rank_penalty must be a number from 0 to 2 (cosine units)", field="rank_penalty")
     if isinstance(radius_km, bool) or not isinstance(radius_km, int | float) or not 0 <= radius_km <= 20_000:
         raise MatchingError("radius_km must be a number from 0 to 20000", field="radius_km")
     if not isinstance(custom_fields, list) or not all(isinstance(name, str) and name for name in custom_fields):
         raise MatchingError("custom_fields must be a list of field names", field="custom_fields")
+
+
+def set_requirement_policy(
+    *, tenant: Tenant, rank_penalty: float, radius_km: float, custom_fields: list[str]
+) -> RequirementPolicy:
+    """Choose the rank penalty, the radius and the custom fields that are requirements."""
+    clean_requirement_policy(rank_penalty=rank_penalty, radius_km=radius_km, custom_fields=custom_fields)
     policy, _ = RequirementPolicy.objects.update_or_create(
         tenant=tenant,
         defaults={"rank_penalty": float(rank_penalty), "radius_km": float(radius_km), "custom_fields": custom_fields},

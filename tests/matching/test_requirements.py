@@ -192,3 +192,21 @@ def test_a_record_query_is_cut_by_the_record_fit_and_free_text_by_the_text_fit(a
     assert text.threshold == stored.by_shape["text"]["threshold"]
     assert record.matches[0].explanation.threshold_source == "global (record)"
     assert text.matches[0].explanation.threshold_source == "global (text)"
+
+
+def test_a_tenant_admin_sets_the_requirement_policy_in_admin_and_a_bad_penalty_is_refused_on_its_field(
+    acme, globex, acme_admin, warsaw_nurses
+):
+    from matching.models import RequirementPolicy
+
+    form = {"rank_penalty": "5", "radius_km": "300", "custom_fields": "[]"}
+    refused = acme_admin.post("/admin/matching/requirementpolicy/add/", form)
+    assert refused.status_code == 200 and "rank_penalty" in refused.context["adminform"].form.errors
+    saved = acme_admin.post("/admin/matching/requirementpolicy/add/", form | {"rank_penalty": "0.2"})
+    assert saved.status_code == 302
+    with tenant_scope(acme.id):
+        assert RequirementPolicy.objects.get(tenant=acme).radius_km == 300
+    with tenant_scope(globex.id):
+        assert not RequirementPolicy.objects.exists()
+    job, people = warsaw_nurses  # Krakow is 252 km from Warsaw: within the tenant's 300 km now
+    assert people["krakow_c1"].id in _ids(_search(acme, target=Kind.CANDIDATES, record=job, k=10))
