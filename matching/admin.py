@@ -20,6 +20,7 @@ from .models import (
     GlobalCalibration,
     Kind,
     Record,
+    RequirementPolicy,
     ThresholdFit,
     Vacancy,
     VacancyEmbedding,
@@ -27,6 +28,7 @@ from .models import (
 from .services import clean_record, create_record, request_refit, set_policy, update_record
 from .services.calibration import clean_policy
 from .services.records import record_fields
+from .services.requirements import clean_requirement_policy, set_requirement_policy
 
 
 @admin.register(EncoderVersion)
@@ -133,6 +135,33 @@ class CalibrationPolicyAdmin(TenantScopedAdmin):
     def save_model(self, request: HttpRequest, obj: CalibrationPolicy, form: forms.ModelForm, change: bool) -> None:
         tenant = obj.tenant if change else request.tenant
         saved = set_policy(tenant=tenant, target=obj.target, max_false_accept_rate=obj.max_false_accept_rate)
+        obj.pk, obj.tenant = saved.pk, saved.tenant
+
+
+class RequirementPolicyForm(forms.ModelForm):
+    def clean(self) -> dict:
+        data = super().clean()
+        try:
+            clean_requirement_policy(
+                rank_penalty=data.get("rank_penalty"),
+                radius_km=data.get("radius_km"),
+                custom_fields=data.get("custom_fields"),
+            )
+        except MatchingError as exc:
+            add_domain_error(self, exc)
+        return data
+
+
+@admin.register(RequirementPolicy)
+class RequirementPolicyAdmin(TenantScopedAdmin):
+    form = RequirementPolicyForm
+    list_display = ("tenant", "rank_penalty", "radius_km", "custom_fields", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: RequirementPolicy, form: forms.ModelForm, change: bool) -> None:
+        tenant = obj.tenant if change else request.tenant
+        saved = set_requirement_policy(
+            tenant=tenant, rank_penalty=obj.rank_penalty, radius_km=obj.radius_km, custom_fields=obj.custom_fields
+        )
         obj.pk, obj.tenant = saved.pk, saved.tenant
 
 

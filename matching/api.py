@@ -28,7 +28,9 @@ from .services import (
     update_record,
     upsert_records,
 )
+from .services.explanations import GRADES
 from .services.records import MAX_LANGUAGES
+from .services.requirements import DEFAULT_MODE, MODES
 
 
 class RecordOut(serializers.Serializer):
@@ -44,6 +46,7 @@ class RecordOut(serializers.Serializer):
     custom_fields = serializers.DictField()
     display_name = serializers.CharField(required=False, help_text="candidates only; never encoded or matched on")
     contact = serializers.CharField(required=False, help_text="candidates only; never encoded or matched on")
+    remote = serializers.BooleanField(help_text="a remote vacancy has no location requirement")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -96,6 +99,9 @@ class RecordIn(serializers.Serializer):
         required=False, allow_blank=True, allow_null=True, max_length=300,
         help_text="candidates only: e-mail or phone; shown and exported, never encoded or matched on",
     )  # fmt: skip
+    remote = serializers.BooleanField(
+        required=False, allow_null=True, help_text="on a vacancy: work from anywhere, so no location requirement"
+    )
 
 
 class RecordPage(serializers.Serializer):
@@ -287,6 +293,33 @@ class CandidateBulkUpsertApi(RecordBulkUpsertApi):
     kind = Kind.CANDIDATES
 
 
+class RequirementOut(serializers.Serializer):
+    requirement = serializers.CharField(help_text='"language pl", "location" or "custom <field>"')
+    wanted = serializers.CharField(help_text='what the vacancy requires, e.g. "C1"')
+    have = serializers.CharField(help_text='what the other side has, e.g. "B2" or "none"')
+    met = serializers.BooleanField()
+
+
+class ExplanationOut(serializers.Serializer):
+    """Why a hit is there (services/explanations.py)."""
+
+    requirements = RequirementOut(many=True, help_text="every requirement of the vacancy, met or not; [] for text")
+    distance_km = serializers.FloatField(allow_null=True, help_text="between the two records' coordinates")
+    rules = serializers.ListField(
+        child=serializers.CharField(), help_text="exclusion rules the query fired (their rows are left out)"
+    )
+    threshold = serializers.FloatField(allow_null=True)
+    threshold_source = serializers.CharField(
+        allow_null=True, help_text='"tenant", "global (record)" or "global (text)"'
+    )
+    penalty = serializers.FloatField(help_text="subtracted from the similarity (rank mode), else 0")
+    occupations = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="the occupations both sides normalise to; present only where that data exists",
+    )
+
+
 class SearchApi(APIView):
     required_scope = "search"
     throttle_classes = [CredentialRateThrottle, SearchRateThrottle]
@@ -303,6 +336,13 @@ class SearchApi(APIView):
         k = StrictIntegerField(min_value=1, max_value=MAX_K, default=10)
         filters = serializers.DictField(required=False, help_text="country, city, languages {en: B2}, custom {}")
         only_matches = serializers.BooleanField(default=False, help_text="only results at or above the threshold")
+        requirements = serializers.ChoiceField(
+            choices=MODES,
+            default=DEFAULT_MODE,
+            help_text="the vacancy's requirements (its languages at level, its location unless remote, the custom "
+            "fields the tenant declares): filter leaves out rows that miss one, rank lowers their score by the "
+            "tenant's penalty per unmet requirement, ignore applies none. Free text has no requirements.",
+        )
 
         def validate(self, attrs: dict) -> dict:
             given = [name for name in ("vacancy_id", "candidate_id", "text") if name in attrs]
@@ -326,7 +366,14 @@ class SearchApi(APIView):
             "validation data over features of the search (its softmax share among the best 10, cosine, gaps, rank); "
             "null only while the version has no calibrator yet",
         )
-        is_match = serializers.BooleanField(allow_null=True)
+        is_match = serializers.BooleanField(allow_null=True, help_text="score >= threshold")
+        score = serializers.FloatField(help_text="similarity less the penalty for unmet requirements (rank mode)")
+        grade = serializers.ChoiceField(
+            choices=GRADES,
+            help_text="strong: score >= threshold and confidence >= 0.5; possible: score >= threshold only; weak: "
+            "confidence >= 0.5 only; below: neither",
+        )
+        explanation = ExplanationOut(source="explanation.as_dict")
 
     class Excluded(serializers.Serializer):
         rule = serializers.CharField()
@@ -337,6 +384,8 @@ class SearchApi(APIView):
         kind = serializers.CharField()
         threshold = serializers.FloatField(allow_null=True)
         threshold_source = serializers.CharField(allow_null=True, help_text="tenant, global, or null")
+        requirements = serializers.ChoiceField(choices=MODES, help_text="the requirements mode used")
+        no_strong_match = serializers.BooleanField(help_text="no result is graded strong or possible")
         excluded = serializers.SerializerMethodField()
         results = serializers.SerializerMethodField()
 
@@ -353,6 +402,7 @@ class SearchApi(APIView):
             "filters": SearchFilters.from_params(p.get("filters")),
             "k": p["k"],
             "only_matches": p["only_matches"],
+            "requirements": p["requirements"],
         }
         if "vacancy_id" in p:
             record = get_record(tenant=request.tenant, kind=Kind.VACANCIES, record_id=p["vacancy_id"])

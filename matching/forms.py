@@ -120,6 +120,20 @@ class FilterForm(ServiceErrorsMixin, forms.Form):
             return None
 
 
+class MatchFilterForm(FilterForm):
+    """A record's matches: the filters, and what the vacancy's requirements do (services/requirements.py)."""
+
+    requirements = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("filter", "required (leave out who misses one)"),
+            ("rank", "rank lower who misses one"),
+            ("ignore", "ignore"),
+        ],
+        label="Vacancy requirements",
+    )
+
+
 class RecordForm(ServiceErrorsMixin, forms.Form):
     """A vacancy or candidate; the limits are the service's, which refuses past them rather than cutting."""
 
@@ -140,6 +154,7 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
     contact = forms.CharField(
         required=False, help_text="e-mail or phone; never used in matching, exported with shortlists (up to 300)"
     )
+    remote = forms.BooleanField(required=False, help_text="a vacancy done from anywhere: its location is no requirement")
 
     def __init__(self, *args: object, kind: Kind, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -160,6 +175,7 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
             "longitude": "" if record.longitude is None else record.longitude,
             "languages": ";".join(f"{code}:{level}" for code, level in record.languages.items()),
             "custom_fields": format_custom_pairs(record.custom_fields),
+            "remote": record.remote,
         }
 
     def record_data(self) -> dict:

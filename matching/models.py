@@ -35,6 +35,9 @@ class Record(TenantOwned):
     longitude = models.FloatField(null=True, blank=True)
     languages = models.JSONField(default=dict, blank=True, help_text='{"en": "C1", "de": "B2"}')
     custom_fields = models.JSONField(default=dict, blank=True)
+    # On a vacancy: work from anywhere, so its location is no requirement (services/requirements.py). On a
+    # candidate it is informational.
+    remote = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -229,6 +232,27 @@ class CalibrationPolicy(TenantOwned):
         return f"{self.tenant}: {self.get_target_display()}"
 
 
+class RequirementPolicy(TenantOwned):
+    """How a tenant's searches treat a vacancy's requirements (services/requirements.py); a tenant without a row
+    gets the defaults."""
+
+    rank_penalty = models.FloatField(
+        default=0.1, help_text="subtracted from a hit's score per unmet requirement in requirements=rank"
+    )
+    radius_km = models.FloatField(default=50.0, help_text="a place this close counts as the vacancy's location")
+    custom_fields = models.JSONField(
+        default=list, blank=True, help_text='custom field names a vacancy\'s value is required for, e.g. ["licence"]'
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "requirement policies"
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="requirementpolicy_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant}: penalty {self.rank_penalty}, {self.radius_km:g} km"
+
+
 class ThresholdFit(TenantOwned):
     """One fit of a tenant's threshold on its labelled pairs; the newest sufficient one for the active encoder
     is the tenant's threshold. Kept for history: date, label counts, precision/recall, the utility curve, OPIS."""
@@ -279,6 +303,10 @@ class GlobalCalibration(models.Model):
     opis_tenants = models.FloatField(null=True, blank=True, help_text="OPIS across tenants (each tenant a class)")
     opis_tenants_at = models.DateTimeField(null=True, blank=True)
     config = models.JSONField(default=dict, help_text="sample size, negatives, seed, seconds")
+    # The fields above are the fit for free-text queries (a title against an occupation's label); a record query
+    # compares title + description with title + description and scores higher, so it has its own fit here:
+    # {"record": {"threshold", "precision", "recall", "f1", "false_accept_rate", "n_labels", "n_good", "config"}}.
+    by_shape = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"{self.encoder_version}: {self.threshold:.3f}"

@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from jobmatch_site.admin_forms import add_domain_error
 from jobmatch_site.errors import DomainError
 from matching.models import Kind
+from matching.selectors import get_record_by_external_id
 from matching.services import search
 from tenants.admin_scoping import ScopedRelationsAdmin, TenantScopedAdmin
 
@@ -140,19 +141,29 @@ class ExclusionRuleAdmin(TenantScopedAdmin):
         if not self.has_view_permission(request) or request.tenant is None:
             return HttpResponse("a tenant admin tests queries against their own rules", status=403)
         text, kind = request.GET.get("text", "").strip(), request.GET.get("kind", Kind.VACANCIES.value)
+        record_id = request.GET.get("record", "").strip()  # the external id of a row of the other kind
         result, error = None, None
         if kind not in Kind.values:
             error = "kind must be candidates or vacancies"
-        elif text:
+        elif text or record_id:
             try:  # the search a recruiter would run; its rule effects carry each rule's similarity to anchor A
-                result = search(tenant=request.tenant, target=Kind(kind), text=text, k=10)
-            except DomainError as exc:  # a text too long: shown above the results
+                if record_id:  # a record fires rules by its title or whole text (README), as on its page
+                    record = get_record_by_external_id(
+                        tenant=request.tenant, kind=Kind(kind).other, external_id=record_id
+                    )
+                    result = search(
+                        tenant=request.tenant, target=Kind(kind), record=record, k=10, requirements="ignore"
+                    )
+                else:
+                    result = search(tenant=request.tenant, target=Kind(kind), text=text, k=10)
+            except DomainError as exc:  # a text too long, an unknown record: shown above the results
                 error = exc.message
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Test a query against the exclusion rules",
             "text": text,
+            "record": record_id,
             "kind": kind,
             "kinds": [k.value for k in Kind],
             "result": result,

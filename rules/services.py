@@ -245,16 +245,21 @@ def delete_rule(*, tenant: Tenant, rule: ExclusionRule, actor: Actor) -> None:
 
 
 def triggered_rules(*, tenant: Tenant, version: EncoderVersion, query: np.ndarray) -> list[TriggeredRule]:
-    """The tenant's active rules whose anchor A the query vector falls inside: one vector query over the anchors.
+    """The tenant's active rules whose anchor A the query vector falls inside, and is nearer than to anchor B: one
+    vector query over the anchors.
 
     A read: a rule without anchors under `version` (a version switched by hand, not by a re-index) is encoded in
     memory for this query and logged, so it never silently stops applying and the search still writes nothing."""
     query = np.asarray(query, dtype=np.float32)
     similarity = Value(1.0) - CosineDistance("trigger_vector", query.tolist())
+    to_b = Value(1.0) - CosineDistance("exclude_vector", query.tolist())
+    # A query nearer anchor B than anchor A is what B describes ("veterinary nurse" is near "nurse" too): the
+    # rule would hide its own best matches, so it does not fire.
     anchors = (
         RuleAnchor.objects.filter(tenant=tenant, encoder_version=version, rule__active=True)
-        .annotate(similarity=similarity)
+        .annotate(similarity=similarity, to_b=to_b)
         .filter(similarity__gte=F("rule__trigger_radius"))
+        .filter(similarity__gte=F("to_b"))
         .values_list("rule_id", "rule__name", "similarity", "exclude_vector", "rule__exclude_radius")
     )
     fired = [
@@ -273,7 +278,8 @@ def triggered_rules(*, tenant: Tenant, version: EncoderVersion, query: np.ndarra
         texts = [text for rule in missing for text in (rule.trigger_text, rule.exclude_text)]
         vectors, _ = encoder_for(version).encode(texts)
         for i, rule in enumerate(missing):
-            if (sim := float(vectors[2 * i] @ query)) >= rule.trigger_radius:
+            sim = float(vectors[2 * i] @ query)
+            if sim >= rule.trigger_radius and sim >= float(vectors[2 * i + 1] @ query):
                 fired.append(TriggeredRule(rule.id, rule.name, sim, vectors[2 * i + 1], rule.exclude_radius))
     return sorted(fired, key=lambda rule: rule.rule_id)
 

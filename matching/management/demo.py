@@ -53,11 +53,13 @@ FEATURED = [
     "warehouse worker",
 ]
 SECOND_TEAM, SECOND_TEAM_SEED = ("north", "Northwind Staffing"), 11
-# README's example: a search for nurses leaves out veterinary nurses (radii measured on the demo's texts).
+# README's example: a search for nurses leaves out veterinary nurses (radii measured on the demo's texts). The
+# human-nurse titles score 0.655 ("nurse responsible for general care") to 0.85 to "nurse", so a record query fires
+# the rule by its title; veterinary titles score 0.66-0.72 too but are nearer "veterinary nurse", so they do not.
 DEMO_RULE = {
     "name": "Nurses are not veterinary nurses",
     "trigger_text": "nurse",
-    "trigger_radius": 0.75,
+    "trigger_radius": 0.65,
     "exclude_text": "veterinary nurse",
     "exclude_radius": 0.55,
     "note": "seeded with the demo",

@@ -51,6 +51,12 @@ MIN_LABELS_PER_CLASS = 50
 class Threshold:
     value: float
     source: str  # "tenant": fitted on its labels; "global": the encoder version's fallback
+    shape: str = "text"  # the global fit's query shape: "record" (title + description) or "text"
+
+    @property
+    def label(self) -> str:
+        """Where it comes from, for an explanation: "tenant", "global (record)" or "global (text)"."""
+        return self.source if self.source == "tenant" else f"{self.source} ({self.shape})"
 
     def admits(self, similarity: float) -> bool:
         return similarity >= self.value
@@ -98,16 +104,20 @@ def set_policy(*, tenant: Tenant, target: str, max_false_accept_rate: float | No
     return policy
 
 
-def _global_threshold(calibration: GlobalCalibration, policy: CalibrationPolicy) -> float:
+def _global_threshold(calibration: GlobalCalibration, policy: CalibrationPolicy, shape: str = "text") -> float:
     """The global fit is best-F1; a max-false-accept-rate tenant reads its point off the stored curve."""
-    if policy.target != CalibrationTarget.MAX_FALSE_ACCEPT_RATE or not calibration.curve:
-        return calibration.threshold
-    within = [p["threshold"] for p in calibration.curve if p["far"] <= policy.max_false_accept_rate]
-    return min(within) if within else max(p["threshold"] for p in calibration.curve)
+    fit = (calibration.by_shape or {}).get(shape) or {"threshold": calibration.threshold, "curve": calibration.curve}
+    curve = fit.get("curve") or []
+    if policy.target != CalibrationTarget.MAX_FALSE_ACCEPT_RATE or not curve:
+        return fit["threshold"]
+    within = [p["threshold"] for p in curve if p["far"] <= policy.max_false_accept_rate]
+    return min(within) if within else max(p["threshold"] for p in curve)
 
 
-def threshold_for(*, tenant: Tenant, version: EncoderVersion) -> Threshold | None:
-    """The tenant's own threshold when it has enough labels, else the version's global one, else None."""
+def threshold_for(*, tenant: Tenant, version: EncoderVersion, shape: str = "text") -> Threshold | None:
+    """The tenant's own threshold when it has enough labels, else the version's global one for the query's shape
+    ("record": a vacancy or candidate, title + description; "text": free text), else None. A version without a
+    record fit (fitted before there was one) serves its text fit to both."""
     fit = (
         ThresholdFit.objects.filter(tenant=tenant, encoder_version=version, sufficient=True)
         .order_by("-fitted_at", "-id")
@@ -115,11 +125,14 @@ def threshold_for(*, tenant: Tenant, version: EncoderVersion) -> Threshold | Non
         .first()
     )
     if fit is not None:
-        return Threshold(value=fit, source="tenant")
+        return Threshold(value=fit, source="tenant", shape=shape)
     calibration = GlobalCalibration.objects.filter(encoder_version=version).first()
     if calibration is None:  # fitted when the version was registered, or by the worker soon (versions.py)
         return None
-    return Threshold(value=_global_threshold(calibration, policy_for(tenant=tenant)), source="global")
+    if shape not in (calibration.by_shape or {}):
+        shape = "text"
+    value = _global_threshold(calibration, policy_for(tenant=tenant), shape)
+    return Threshold(value=value, source="global", shape=shape)
 
 
 def labelled_set(*, tenant: Tenant, version: EncoderVersion) -> LabelledSet:

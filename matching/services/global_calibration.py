@@ -8,6 +8,14 @@ occupation's label), so a best-F1 fit with it degenerates to accepting almost ev
 rate 0.62, F1 0.56 against 0.50 for accepting all). Near-miss decisions are what a tenant's own labels, taken from
 real top-k results, calibrate. Encoding ~13k titles and ~3k labels takes 1-4 minutes on 2 shared CPU cores, so this
 runs in a worker or a command, once per version, and the result is stored (GlobalCalibration).
+
+A search cuts by the fit of its own query shape (GlobalCalibration.by_shape), because what is compared sets the
+scale of the cosine: record <-> record (a vacancy's or candidate's title + description against the other side's)
+scores far higher than a bare title against a label. `shape_pairs` builds both shapes from ESCO: a record is an
+occupation title (preferred or alternative label) + one sentence of its description, the two sides of a positive
+using different titles and different sentences; each query has two negatives, a random other occupation and a near
+miss from the same ISCO minor group (3 digits) where there is one, so the fit sees the confusions a recruiter
+would. "record": record against record; "text": a JobBERT validation title (a real vacancy title) against records.
 """
 
 import json
@@ -43,6 +51,96 @@ FIT_FIELDS = (
     "opis_groups",
 )
 CURVE_POINTS = 200  # dense enough to read a max-false-accept-rate tenant's point off the best-F1 fit
+SHAPES = ("record", "text")
+
+
+def _sentences(text: str) -> list[str]:
+    return [part.strip() + "." for part in text.split(". ") if len(part.strip()) > 20]
+
+
+def shape_pairs(
+    *, version: EncoderVersion, shape: str, queries: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(similarities, is_positive, ISCO major group) for one query shape (module docstring); `queries` subsamples."""
+    rng = np.random.default_rng(seed)
+    occupations = [o for o in esco_occupations() if o.alt_labels and len(_sentences(o.description)) >= 2]
+    index = {o.uri: i for i, o in enumerate(occupations)}
+    by_minor: dict[str, list[int]] = {}
+    for i, o in enumerate(occupations):
+        by_minor.setdefault(o.isco_group[:3], []).append(i)
+
+    def record(i: int, variant: int) -> str:  # variant 0 and 1: different title, different sentence
+        o, sentences = occupations[i], _sentences(occupations[i].description)
+        titles = [o.label, *o.alt_labels]
+        return f"{titles[variant % len(titles)]}. {sentences[variant % len(sentences)]}"
+
+    if shape == "record":
+        own = np.arange(len(occupations))
+        texts = [record(i, 0) for i in own]
+    elif shape == "text":
+        rows = [(title, index[uri]) for title, uri in validation_titles(JOBBERT_VALIDATION_CSV) if uri in index]
+        own = np.array([i for _, i in rows])
+        texts = [title for title, _ in rows]
+    else:
+        raise ValueError(f"unknown shape {shape!r}")
+    if queries is not None and queries < len(own):
+        keep = np.sort(rng.choice(len(own), size=queries, replace=False))
+        own, texts = own[keep], [texts[i] for i in keep]
+    random_other = (own + rng.integers(1, len(occupations), size=len(own))) % len(occupations)
+    near = np.array(
+        [
+            rng.choice(others) if (others := [j for j in by_minor[occupations[i].isco_group[:3]] if j != i]) else r
+            for i, r in zip(own, random_other, strict=True)
+        ]  # fmt: skip
+    )
+    encoder = encoder_for(version)
+    query_vectors, _ = encoder.encode(texts)
+    used = np.unique(np.r_[own, random_other, near])
+    record_vectors = np.zeros((len(occupations), query_vectors.shape[1]), dtype=np.float32)
+    record_vectors[used] = encoder.encode([record(i, 1) for i in used])[0]
+    similarities = np.concatenate(
+        [np.einsum("ij,ij->i", query_vectors, record_vectors[columns]) for columns in (own, random_other, near)]
+    )
+    groups = np.array([occupations[i].major_group for i in own], dtype=object)
+    is_positive = np.r_[np.ones(len(own), dtype=bool), np.zeros(2 * len(own), dtype=bool)]
+    return similarities, is_positive, np.concatenate([groups, groups, groups])
+
+
+def fit_shapes(*, version: EncoderVersion, queries: int | None = None, seed: int = 0) -> dict:
+    """The best-F1 fit of each query shape, as GlobalCalibration.by_shape stores it."""
+    fits = {}
+    for shape in SHAPES:
+        started = time.monotonic()
+        similarities, is_positive, groups = shape_pairs(version=version, shape=shape, queries=queries, seed=seed)
+        fitted = fit_threshold(similarities, is_positive, curve_points=CURVE_POINTS)
+        fits[shape] = {
+            "threshold": fitted.threshold,
+            "precision": fitted.precision,
+            "recall": fitted.recall,
+            "f1": fitted.f1,
+            "false_accept_rate": fitted.false_accept_rate,
+            "n_labels": fitted.n_labels,
+            "n_good": int(is_positive.sum()),
+            "curve": fitted.curve,
+            "opis_groups": opis(similarities, is_positive, groups).opis,
+            "config": {
+                "queries": "ESCO records" if shape == "record" else JOBBERT_VALIDATION_CSV.name,
+                "records": "ESCO v1.1.1 title + one description sentence",
+                "negatives": "a random other occupation and one of the same ISCO minor group",
+                "seed": seed,
+                "seconds": round(time.monotonic() - started, 1),
+            },
+        }
+        logger.info(
+            "global calibration %s, %s queries: threshold %.4f, precision %.3f recall %.3f on %s pairs",
+            version.name,
+            shape,
+            fitted.threshold,
+            fitted.precision,
+            fitted.recall,
+            fitted.n_labels,
+        )
+    return fits
 
 
 def validation_pairs(
@@ -85,6 +183,7 @@ def calibrate_global(*, version: EncoderVersion, titles: int | None = None, seed
     similarities, is_positive, groups = validation_pairs(version=version, titles=titles, seed=seed)
     fitted = fit_threshold(similarities, is_positive, curve_points=CURVE_POINTS)
     consistency = opis(similarities, is_positive, groups).opis
+    by_shape = fit_shapes(version=version, queries=titles, seed=seed)
     seconds = round(time.monotonic() - started, 1)
     calibration, _ = GlobalCalibration.objects.update_or_create(
         encoder_version=version,
@@ -98,6 +197,7 @@ def calibrate_global(*, version: EncoderVersion, titles: int | None = None, seed
             "false_accept_rate": fitted.false_accept_rate,
             "curve": fitted.curve,
             "opis_groups": consistency,
+            "by_shape": by_shape,
             "config": {
                 "data": JOBBERT_VALIDATION_CSV.name,
                 "titles": int(is_positive.sum()),
@@ -141,7 +241,7 @@ def export_global_calibration(*, version: EncoderVersion, path: Path) -> GlobalC
     """Write the version's stored global fit (fitting it first if there is none) as JSON."""
     calibration = GlobalCalibration.objects.filter(encoder_version=version).first() or calibrate_global(version=version)
     payload = {"encoder": version.name, "artifact": version.artifact_path, "config": calibration.config}
-    payload |= {name: getattr(calibration, name) for name in FIT_FIELDS}
+    payload |= {name: getattr(calibration, name) for name in FIT_FIELDS} | {"by_shape": calibration.by_shape}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=1) + "\n")
     return calibration
@@ -156,7 +256,9 @@ def load_shipped_global_calibration(version: EncoderVersion) -> GlobalCalibratio
     if payload.get("encoder") != version.name or payload.get("artifact") != version.artifact_path:
         return None  # a trained version that happens to share the name: its own fit is needed
     config = payload["config"] | {"source": f"shipped: matching/data/global_calibration/{path.name}"}
-    calibration, _ = GlobalCalibration.objects.get_or_create(
-        encoder_version=version, defaults={name: payload[name] for name in FIT_FIELDS} | {"config": config}
-    )
+    fields = {name: payload[name] for name in FIT_FIELDS} | {"config": config, "by_shape": payload.get("by_shape", {})}
+    calibration, created = GlobalCalibration.objects.get_or_create(encoder_version=version, defaults=fields)
+    if not created and fields["by_shape"] and not calibration.by_shape:  # stored before the shipped file had shapes
+        calibration.by_shape = fields["by_shape"]
+        calibration.save(update_fields=["by_shape"])
     return calibration

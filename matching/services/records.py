@@ -31,6 +31,7 @@ RECORD_FIELDS = (
     "longitude",
     "languages",
     "custom_fields",
+    "remote",
 )
 # Candidates are people: a name and a contact line the team reads and exports with a shortlist. They are never
 # encoded (text_for_encoding is title + description) and never filtered or ranked on.
@@ -51,6 +52,7 @@ class RecordInput:
     longitude: float | None = None
     languages: dict[str, str] = field(default_factory=dict)
     custom_fields: dict[str, object] = field(default_factory=dict)
+    remote: bool = False
     display_name: str = ""
     contact: str = ""
 
@@ -141,6 +143,15 @@ def _custom_fields(value: object) -> dict[str, object]:
     return cleaned
 
 
+def _flag(data: Mapping, name: str) -> bool:
+    value = data.get(name)
+    if value is None or value == "":
+        return False
+    if not isinstance(value, bool):
+        raise MatchingError(f"{name} must be true or false", field=name)
+    return value
+
+
 class _FieldErrors:
     """Collects every field's refusal, so a form or a request learns all of them at once, not one per submit."""
 
@@ -194,6 +205,7 @@ def clean_record(data: Mapping, *, partial_of: Record | None = None, kind: Kind 
         "longitude": found.check(_coordinate, data, "longitude", 180),
         "languages": found.check(parse_languages, data.get("languages")),
         "custom_fields": found.check(_custom_fields, data.get("custom_fields")),
+        "remote": found.check(_flag, data, "remote"),
     }
     if kind is Kind.CANDIDATES:
         values |= {name: found.check(_text, data, name, limit=PERSON_LIMITS[name]) for name in PERSON_FIELDS}

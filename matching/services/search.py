@@ -1,6 +1,6 @@
 """Filtered nearest-neighbour search within a tenant, on the tenant's active encoder only."""
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -20,11 +20,15 @@ from .calibration import Threshold, threshold_for
 from .confidence import confidence_calibrator
 from .encoding import active_encoder_version, encoder_for, text_hash
 from .exclusions import TriggeredRule, exclusion_source
+from .explanations import Explanation, grade
 from .records import MAX_DESCRIPTION_CHARS, parse_languages
+from .requirements import check_requirements, clean_mode, distance_km, requirements_q
+from .requirements import policy_for as requirement_policy_for
 
 MAX_K = 100
 FILTER_KEYS = ("country", "city", "languages", "custom")
 MAX_FILTER_TERMS = 50
+MAX_RANK_POOL = 4000  # rows requirements=rank may re-rank for one search
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,10 @@ class Match:
     record: Record
     similarity: float
     confidence: float | None  # the probability that this hit is a right match; null while the version has no calibrator
-    is_match: bool | None  # similarity >= the threshold in use; null while no threshold is fitted yet
+    is_match: bool | None  # score >= the threshold in use; null while no threshold is fitted yet
+    score: float | None = None  # the similarity less the penalty for unmet requirements (requirements=rank)
+    grade: str = "below"  # strong / possible / weak / below: services/explanations.py
+    explanation: Explanation = field(default_factory=Explanation)
 
     @property
     def record_id(self) -> int:
@@ -105,6 +112,13 @@ class SearchResult:
     threshold: float | None = None
     threshold_source: str | None = None  # "tenant" (fitted on its labels), "global" (validation data) or None
     excluded: list[RuleEffect] = field(default_factory=list)
+    requirements: str = "filter"  # the mode used
+    shape: str = "text"  # the query's shape: "record" or "text" (which global threshold applies)
+
+    @property
+    def no_strong_match(self) -> bool:
+        """No hit is graded strong or possible: the nearest rows are shown, but none is a match."""
+        return not any(m.grade in ("strong", "possible") for m in self.matches)
 
 
 def query_vector(*, tenant: Tenant, version: EncoderVersion, kind: Kind, record: Record) -> np.ndarray:
@@ -132,9 +146,12 @@ def search(
     record: Record | None = None,
     text: str | None = None,
     only_matches: bool = False,
+    requirements: str | None = None,
 ) -> SearchResult:
     """Top-k `target` rows for a record of the other kind, or for free text, nearest first, after the exclusion
-    rules the query triggers; only_matches keeps rows at or above the tenant's threshold (none while it has none)."""
+    rules the query triggers and the vacancy's requirements (services/requirements.py: filter, rank or ignore);
+    only_matches keeps rows at or above the tenant's threshold (none while it has none)."""
+    mode = clean_mode(requirements)
     if not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise MatchingError(f"k must be between 1 and {MAX_K}", field="k")
     if (record is None) == (text is None):
@@ -147,6 +164,7 @@ def search(
         if source == target:
             raise MatchingError(f"a {record._meta.verbose_name} is matched against {source.other.value}", field="kind")
         query = query_vector(tenant=tenant, version=version, kind=source, record=record)
+        title = encoder_for(version).encode([record.title])[0][0]
     else:
         text = text.strip() if isinstance(text, str) else ""
         if not text or len(text) > MAX_DESCRIPTION_CHARS:
@@ -154,7 +172,27 @@ def search(
         query = encoder_for(version).encode([text])[0][0]
     filters = filters or SearchFilters()
     rules = exclusion_source().triggered(tenant=tenant, version=version, query=query)
-    threshold = threshold_for(tenant=tenant, version=version)
+    if record is not None:
+        # A rule's trigger is a short title ("nurse"); a record's whole text adds a description that dilutes its
+        # similarity to one (the demo's "Senior specialist nurse" scores 0.57 to "nurse" as a record, 0.70 as a
+        # title), so a record fires a rule when its title OR its whole text is inside anchor A (README).
+        rules = _either(rules, exclusion_source().triggered(tenant=tenant, version=version, query=title))
+    shape = "text" if record is None else "record"
+    threshold = threshold_for(tenant=tenant, version=version, shape=shape)
+    policy = requirement_policy_for(tenant=tenant)
+    required = (Q(), Q())  # on the embedding rows, on the record rows
+    if record is not None and mode == "filter":
+        required = tuple(requirements_q(query=record, policy=policy, prefix=p) for p in ("record__", ""))
+
+    def checks(row: Record) -> list:
+        if record is None or mode == "ignore":
+            return []
+        vacancy, candidate = (record, row) if target == Kind.CANDIDATES else (row, record)
+        return check_requirements(vacancy=vacancy, candidate=candidate, policy=policy)
+
+    def penalty(row: Record) -> float:
+        return policy.rank_penalty * sum(1 for check in checks(row) if not check.met)
+
     hits = (
         []
         if only_matches and threshold is None
@@ -168,16 +206,60 @@ def search(
             exclusions=rules,
             threshold=threshold,
             only_matches=only_matches,
+            required=required,
+            penalty_of=penalty if mode == "rank" else None,
         )
     )
+    fired = [rule.name for rule in rules]
+    explained = []
+    for hit in hits:
+        found = checks(hit.record)
+        explanation = Explanation(
+            requirements=found,
+            distance_km=None if record is None else _rounded(distance_km(record, hit.record)),
+            rules=fired,
+            threshold=None if threshold is None else threshold.value,
+            threshold_source=None if threshold is None else threshold.label,
+            penalty=round(hit.similarity - hit.score, 6) if hit.score is not None else 0.0,
+        )
+        score = hit.similarity if hit.score is None else hit.score
+        explained.append(
+            Match(
+                kind=hit.kind,
+                record=hit.record,
+                similarity=hit.similarity,
+                confidence=hit.confidence,
+                is_match=hit.is_match,
+                score=score,
+                grade=grade(score=score, threshold=explanation.threshold, confidence=hit.confidence),
+                explanation=explanation,
+            )
+        )
     return SearchResult(
         encoder=version.name,
         kind=target,
-        matches=hits,
+        matches=explained,
         threshold=None if threshold is None else threshold.value,
         threshold_source=None if threshold is None else threshold.source,
-        excluded=rule_effects(tenant=tenant, target=target, version=version, filters=filters, rules=rules),
+        excluded=rule_effects(
+            tenant=tenant, target=target, version=version, filters=filters, rules=rules, required=required[0]
+        ),
+        requirements=mode,
+        shape=shape,
     )
+
+
+def _rounded(km: float | None) -> float | None:
+    return None if km is None else round(km, 1)
+
+
+def _either(first: list[TriggeredRule], second: list[TriggeredRule]) -> list[TriggeredRule]:
+    """The rules either query vector fired, each once, with the higher trigger similarity."""
+    best = {}
+    for rule in (*first, *second):
+        if rule.rule_id not in best or rule.trigger_similarity > best[rule.rule_id].trigger_similarity:
+            best[rule.rule_id] = rule
+    return sorted(best.values(), key=lambda rule: rule.rule_id)
 
 
 def _inside_anchor(rule: TriggeredRule) -> Q:
@@ -196,12 +278,19 @@ def _with_anchor_similarities(rows: QuerySet, rules: list[TriggeredRule], versio
 
 
 def rule_effects(
-    *, tenant: Tenant, target: Kind, version: EncoderVersion, filters: SearchFilters, rules: list[TriggeredRule]
+    *,
+    tenant: Tenant,
+    target: Kind,
+    version: EncoderVersion,
+    filters: SearchFilters,
+    rules: list[TriggeredRule],
+    required: Q | None = None,
 ) -> list[RuleEffect]:
     """How many rows each triggered rule removed (see RuleEffect): one counting query for all of them."""
     if not rules:
         return []
     rows = target.embedding_model.objects.filter(tenant=tenant, encoder_version=version).filter(filters.as_q())
+    rows = rows.filter(required or Q())
     rows = _with_anchor_similarities(rows, rules, version)
     counts = rows.aggregate(**{f"r{rule.rule_id}": Count("pk", filter=_inside_anchor(rule)) for rule in rules})
     return [
@@ -225,6 +314,7 @@ def nearest_rows(
     exclusions: Sequence[TriggeredRule] = (),
     min_similarity: float | None = None,
     exact: bool = False,
+    required: Q | None = None,
 ) -> QuerySet:
     """All matching rows of `target`, nearest first, none inside an exclusion's anchor B and none below
     min_similarity. Through the HNSW index unless `exact` (slice it inside hnsw_search_settings() then): the
@@ -236,6 +326,7 @@ def nearest_rows(
     distance = CosineDistance(column, query.tolist())
     rows = target.embedding_model.objects.filter(tenant=tenant, encoder_version=version)
     rows = rows.filter(filters.as_q() & Q(record__tenant=tenant))  # lets the planner start from a record index
+    rows = rows.filter(required or Q())  # the vacancy's requirements (requirements=filter)
     if exclusions:
         rows = _with_anchor_similarities(rows, list(exclusions), version)
         for rule in exclusions:
@@ -258,7 +349,9 @@ def hnsw_search_settings() -> Iterator[None]:
         yield
 
 
-def few_enough_for_exact(*, tenant: Tenant, target: Kind, filters: SearchFilters) -> bool:
+def few_enough_for_exact(
+    *, tenant: Tenant, target: Kind, filters: SearchFilters, required_records: Q | None = None
+) -> bool:
     """Whether the filters leave at most SEARCH_EXACT_MAX_ROWS of the tenant's records: counted on the records'
     own indexes and stopped one past the limit, so a large tenant pays for at most that many index entries.
 
@@ -267,6 +360,7 @@ def few_enough_for_exact(*, tenant: Tenant, target: Kind, filters: SearchFilters
     rows of a small tenant or a narrow filter: the iterative scan visits mostly other rows and recall drops."""
     limit = settings.SEARCH_EXACT_MAX_ROWS
     records = target.record_model.objects.filter(tenant=tenant).filter(filters.as_q(prefix=""))
+    records = records.filter(required_records or Q())
     return records[: limit + 1].count() <= limit
 
 
@@ -281,7 +375,13 @@ def nearest(
     exclusions: Sequence[TriggeredRule] = (),
     threshold: Threshold | None = None,
     only_matches: bool = False,
+    required: tuple[Q, Q] | None = None,
+    penalty_of: Callable[[Record], float] | None = None,
 ) -> list[Match]:
+    """`required`: the requirement filter as (on the embedding rows, on the record rows); `penalty_of`: a row's
+    score penalty (requirements=rank), the rows then ranked by similarity less penalty."""
+    on_rows, on_records = required or (Q(), Q())
+
     def rows(*, exact: bool) -> QuerySet:
         return nearest_rows(
             tenant=tenant,
@@ -292,30 +392,56 @@ def nearest(
             exclusions=exclusions,
             min_similarity=threshold.value if only_matches and threshold is not None else None,
             exact=exact,
+            required=on_rows,
         )
 
     # A confidence is read off the best calibrator.pool rows and the next one, so it does not change with k.
     calibrator = confidence_calibrator(version)
     fetch = max(k, calibrator.pool + 1) if calibrator is not None else k
-    hits = []
-    if not few_enough_for_exact(tenant=tenant, target=target, filters=filters):
-        with hnsw_search_settings():
-            hits = sorted(rows(exact=False)[:fetch], key=lambda row: row.distance)  # relaxed order: re-sort them
-    if len(hits) < fetch:
-        # Also the answer whenever the index scan came back short: it gives up after hnsw.max_scan_tuples entries,
-        # which rows excluded by rules or thresholds, or not-yet-vacuumed dead entries, can use up before k pass.
-        hits = list(rows(exact=True)[:fetch])
+    via_index = not few_enough_for_exact(tenant=tenant, target=target, filters=filters, required_records=on_records)
+
+    def nearest_first(count: int) -> list:
+        hits = []
+        if via_index:
+            with hnsw_search_settings():
+                hits = sorted(rows(exact=False)[:count], key=lambda row: row.distance)  # relaxed order: re-sort
+        if len(hits) < count:
+            # Also the answer whenever the index scan came back short: it gives up after hnsw.max_scan_tuples
+            # entries, which rows excluded by rules, requirements or thresholds, or not-yet-vacuumed dead entries,
+            # can use up before k pass.
+            hits = list(rows(exact=True)[:count])
+        return hits
+
+    # rank starts wider: a second round trip cost more than fetching 4x the rows once (bench/thresholds_by_shape.py)
+    hits = nearest_first(fetch if penalty_of is None else min(4 * fetch, MAX_RANK_POOL))
+    scores = [1.0 - hit.distance for hit in hits]
+    if penalty_of is not None:
+        # A penalty only lowers a score, so once the fetch-th score beats the best similarity left unfetched (at
+        # most the last fetched one), no row further out can enter: widen the fetch until it does (or the rows
+        # run out, or MAX_RANK_POOL: beyond it the far rows stay out, a bound on the cost of one search).
+        count = min(4 * fetch, MAX_RANK_POOL)
+        while True:
+            scores = [1.0 - hit.distance - penalty_of(hit.record) for hit in hits]
+            ranked = sorted(range(len(hits)), key=lambda i: -scores[i])
+            if len(hits) < count or count >= MAX_RANK_POOL or scores[ranked[fetch - 1]] >= 1.0 - hits[-1].distance:
+                break
+            count = min(count * 4, MAX_RANK_POOL)
+            hits = nearest_first(count)
+        hits, scores = [hits[i] for i in ranked[:fetch]], [scores[i] for i in ranked[:fetch]]
+        if only_matches and threshold is not None:
+            kept = [i for i, score in enumerate(scores) if threshold.admits(score)]
+            hits, scores = [hits[i] for i in kept], [scores[i] for i in kept]
     confidence = [None] * len(hits)
     if calibrator is not None and hits:
-        confidence = calibrator.predict(np.array([1.0 - hit.distance for hit in hits])).tolist()
-    hits = hits[:k]
+        confidence = calibrator.predict(np.array(scores)).tolist()
     return [
         Match(
             kind=target,
             record=hit.record,
             similarity=1.0 - hit.distance,
             confidence=confidence[i],
-            is_match=None if threshold is None else threshold.admits(1.0 - hit.distance),
+            is_match=None if threshold is None else threshold.admits(scores[i]),
+            score=scores[i] if penalty_of is not None else None,
         )
-        for i, hit in enumerate(hits)
+        for i, hit in enumerate(hits[:k])
     ]

@@ -15,7 +15,7 @@ from shortlists.selectors import shortlists_of_candidate, statuses_of
 from shortlists.services import add_to_shortlist
 
 from ..errors import MatchingError
-from ..forms import FilterForm, ImportForm, RecordForm
+from ..forms import FilterForm, ImportForm, MatchFilterForm, RecordForm
 from ..models import Feedback, Kind, Record
 from ..selectors import feedback_marks, list_records
 from ..services import (
@@ -126,7 +126,7 @@ def record_matches(request: HttpRequest, kind: Kind, record_id: int) -> HttpResp
 
 
 def _matches_context(request: HttpRequest, kind: Kind, record: Record) -> dict:
-    form = FilterForm(request.GET)
+    form = MatchFilterForm(request.GET)
     filters = form.search_filters()
     k = min(max(_int(request.GET.get("k")) or MATCHES_STEP, MATCHES_STEP), MAX_K)
     sort = request.GET.get("sort") if request.GET.get("sort") in MATCH_SORTS else "similarity"
@@ -134,8 +134,11 @@ def _matches_context(request: HttpRequest, kind: Kind, record: Record) -> dict:
     context |= {"k": k, "more_k": min(k + MATCHES_STEP, MAX_K), "sort": sort, "sorts": MATCH_SORTS}
     if filters is None:
         return context
+    mode = form.cleaned_data.get("requirements") or None
     try:
-        result = search(tenant=request.tenant, target=kind.other, record=record, filters=filters, k=k)
+        result = search(
+            tenant=request.tenant, target=kind.other, record=record, filters=filters, k=k, requirements=mode
+        )
     except MatchingError as exc:
         return context | {"error": exc.message}
     hits = _sorted(_with_feedback(request, kind, record, result.matches), sort=sort, origin=record)

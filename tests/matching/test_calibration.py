@@ -141,6 +141,8 @@ def test_the_global_fit_on_a_validation_subsample_is_stored_with_its_curve_and_o
     assert 0.0 < calibration.threshold < 1.0
     assert calibration.n_labels == 3 * calibration.n_good == 450  # one positive, two negatives per title
     assert calibration.curve and calibration.opis_groups is not None
+    assert set(calibration.by_shape) == {"record", "text"}  # a fit per query shape (#17)
+    assert calibration.by_shape["record"]["threshold"] > calibration.by_shape["text"]["threshold"]
     assert GlobalCalibration.objects.get(encoder_version=acme.active_encoder).pk == calibration.pk
 
 
@@ -224,5 +226,9 @@ def test_the_base_encoders_shipped_fit_is_served_at_once_and_agrees_with_a_fresh
     assert threshold.source == "global"
     stored = GlobalCalibration.objects.get(encoder_version=acme.active_encoder)
     assert stored.n_labels == 3 * stored.n_good > 39_000 and stored.config["source"].startswith("shipped:")
-    fresh = calibrate_global(version=acme.active_encoder, titles=600)  # ~10 s; the full fit takes minutes
-    assert abs(fresh.threshold - threshold.value) < 0.06
+    assert (threshold.shape, threshold.value) == ("text", stored.by_shape["text"]["threshold"])
+    shipped = {shape: fit["threshold"] for shape, fit in stored.by_shape.items()}
+    fresh = calibrate_global(version=acme.active_encoder, titles=600)  # ~20 s; the full fit takes minutes
+    assert abs(fresh.threshold - stored.threshold) < 0.06
+    for shape in ("record", "text"):  # each query shape's fit (#17) agrees with its shipped one too
+        assert abs(fresh.by_shape[shape]["threshold"] - shipped[shape]) < 0.06

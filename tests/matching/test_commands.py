@@ -76,7 +76,12 @@ def test_match_json_lists_neighbours_with_the_documented_keys(acme):
     assert payload["encoder"] == "base-minilm-l6-v2"
     assert [r["external_id"] for r in payload["results"]] == ["c1", "c2"]
     assert all(0 < r["confidence"] < 1 for r in payload["results"])  # a number in every result
-    assert set(payload["results"][0]) == {"kind", "external_id", "title", "similarity", "confidence", "is_match"}
+    assert set(payload["results"][0]) == {
+        "kind", "external_id", "title", "similarity", "confidence", "is_match", "score", "grade", "explanation"
+    }  # fmt: skip
+    assert (payload["requirements"], payload["no_strong_match"]) == ("filter", False)
+    assert payload["results"][0]["grade"] in ("strong", "possible")
+    assert set(payload["results"][0]["explanation"]) >= {"requirements", "distance_km", "rules", "threshold"}
     filtered = json.loads(
         manage(
             "match", "--tenant", "acme", "--text", "welding", "--kind", "candidates", "--country", "FR", "--json"
@@ -94,6 +99,7 @@ def test_match_json_lists_neighbours_with_the_documented_keys(acme):
         ["match", "--tenant", "acme", "--text", "cook"],
         ["match", "--tenant", "acme", "--vacancy", "v1", "--language", "en:Z9"],
         ["match", "--tenant", "acme", "--vacancy", "v1", "--frobnicate"],
+        ["match", "--tenant", "acme", "--vacancy", "v1", "--requirements", "strict"],
         ["import_csv", "--tenant", "acme", "--kind", "candidates", "/nonexistent.csv"],
         ["import_csv", "--tenant", "nope", "--kind", "candidates", "/dev/null"],
     ],

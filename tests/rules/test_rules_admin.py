@@ -96,3 +96,19 @@ def test_testing_a_query_rounds_the_figures_and_says_match_in_words(acme, acme_a
     assert "match threshold 0.36" in html and "0.3602210283279419" not in html
     assert "<td>yes</td>" in html or "<td>no</td>" in html
     assert "True" not in html and "False" not in html
+def test_testing_a_record_in_admin_fires_the_rule_by_its_title_and_another_tenants_record_reads_as_missing(
+    acme, globex, acme_admin
+):
+    vacancy(acme, "Senior ward nurse", external_id="V-1", description="Shifts on a surgical ward of a city hospital.")
+    vacancy(globex, "Senior ward nurse", external_id="V-2", encode=False)
+    candidate(acme, "veterinary nurse", external_id="vet-1")
+    candidate(acme, "district nurse", external_id="district-1")
+    data = {k: FORM[k] for k in ("name", "trigger_text", "exclude_text")} | {"exclude_radius": 0.75}
+    with tenant_scope(acme.id):  # 0.65: the radius the demo's rule uses for nurse titles (README)
+        create_rule(tenant=acme, data=data | {"trigger_radius": 0.65}, actor=Actor("t"))
+    page = acme_admin.get("/admin/rules/exclusionrule/test-query/", {"record": "V-1", "kind": "candidates"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "nurse, not vets" in html and "district-1" in html and "vet-1" not in html
+    theirs = acme_admin.get("/admin/rules/exclusionrule/test-query/", {"record": "V-2", "kind": "candidates"})
+    assert theirs.status_code == 200 and "no vacancies row with external_id &#x27;V-2&#x27;" in theirs.content.decode()

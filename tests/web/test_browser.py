@@ -113,6 +113,10 @@ def test_a_recruiters_day_in_the_browser(teams, live_server, page_factory):
         junior = Candidate.objects.get(tenant=acme, external_id="C-3")
     page.goto(f"{base}/vacancies/")
     page.get_by_role("link", name="Python developer").click()
+    # The vacancy's own requirements apply by default (#17): German B2, in Berlin or within 50 km.
+    expect(page.locator("tr.hit")).to_have_count(2)
+    assert set(_hit_ids(page)) == {"C-1", "C-4"}
+    page.get_by_label("Vacancy requirements").select_option("ignore")
     expect(page.locator("tr.hit")).to_have_count(5)
     assert set(_hit_ids(page)[:3]) == {"C-1", "C-2", "C-3"}
     expect(page.locator("tr.hit .badge.match").first).to_be_visible()
@@ -147,7 +151,7 @@ def test_a_recruiters_day_in_the_browser(teams, live_server, page_factory):
             },
             actor=Actor(name="test"),
         )
-    page.reload()
+    page.goto(f"{page.url.split('?')[0]}?requirements=ignore")  # the junior misses the German B2 requirement
     expect(page.locator("#rules-fired")).to_contain_text("No juniors for this role removed 1")
     expect(page.locator("tr.hit")).to_have_count(4)
     assert "C-3" not in _hit_ids(page)

@@ -179,3 +179,27 @@ def test_the_switcher_returns_to_a_list_never_to_a_row_or_a_job(acme, acme_admin
 def test_a_nul_character_in_the_list_search_box_is_shown_as_an_error_not_a_server_error(recruiter):
     response = recruiter.get("/vacancies/", {"q": "c\x00ok"})
     assert response.status_code == 200 and b"q contains a NUL character" in response.content
+
+
+def test_a_vacancys_matches_show_a_grade_and_why_and_the_requirements_mode_can_be_chosen(acme, recruiter):
+    job = vacancy(acme, "Nurse", languages={"pl": "C1"}, country="PL", city="Warsaw")
+    candidate(acme, "Nurse", external_id="C-pl", languages={"pl": "C2"}, country="PL", city="Warsaw")
+    candidate(acme, "Nurse", external_id="C-fr", languages={"fr": "C2"}, country="FR", city="Paris")
+    page = recruiter.get(f"/vacancies/{job.pk}/matches/")
+    assert [m["match"].record.external_id for m in page.context["hits"]] == ["C-pl"]
+    assert b"grade-" in page.content and "✓ language pl".encode() in page.content
+    ranked = recruiter.get(f"/vacancies/{job.pk}/matches/?requirements=rank")
+    assert {m["match"].record.external_id for m in ranked.context["hits"]} == {"C-pl", "C-fr"}
+    assert "✗ language pl: wants C1, has none".encode() in ranked.content
+    bad = recruiter.get(f"/vacancies/{job.pk}/matches/?requirements=strict")
+    assert bad.status_code == 200 and b"Vacancy requirements" in bad.content and bad.context["result"] is None
+
+
+def test_the_record_form_keeps_a_vacancy_remote_through_an_edit(acme, acme_admin):
+    acme_admin.post("/vacancies/new/", GOOD | {"remote": "on"})
+    with tenant_scope(acme.id):
+        saved = Vacancy.objects.get(tenant=acme, external_id="V-1")
+    assert saved.remote
+    acme_admin.post(f"/vacancies/{saved.pk}/edit/", GOOD | {"title": "Head nurse", "remote": "on"})
+    with tenant_scope(acme.id):
+        assert Vacancy.objects.get(pk=saved.pk).remote

@@ -6,6 +6,7 @@ from jobmatch_site.commands import command_tenant
 from matching.models import Kind
 from matching.selectors import get_record_by_external_id
 from matching.services import SearchFilters, encoded_counts, parse_languages, search
+from matching.services.requirements import MODES
 
 
 class Command(BaseCommand):
@@ -31,6 +32,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--only-matches", action="store_true", help="keep only results at or above the tenant's threshold"
         )
+        parser.add_argument(
+            "--requirements",
+            choices=MODES,
+            default="filter",
+            help="the vacancy's requirements: filter (default) leaves out rows that miss one, rank lowers their "
+            "score, ignore applies none",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: object, tenant: str, **options: object) -> None:
@@ -55,7 +63,12 @@ class Command(BaseCommand):
             else:
                 query = {"text": options["text"], "target": Kind(options["kind"])}
             result = search(
-                tenant=scoped, filters=filters, k=options["k"], only_matches=options["only_matches"], **query
+                tenant=scoped,
+                filters=filters,
+                k=options["k"],
+                only_matches=options["only_matches"],
+                requirements=options["requirements"],
+                **query,
             )
             counts = encoded_counts(tenant=scoped)[result.kind.value]
         if waiting := counts["rows"] - counts["encoded"]:  # an empty answer must not pass for "nothing matches"
@@ -71,18 +84,35 @@ class Command(BaseCommand):
                 "similarity": round(m.similarity, 4),
                 "confidence": m.confidence,
                 "is_match": m.is_match,
+                "score": round(m.score, 4),
+                "grade": m.grade,
+                "explanation": m.explanation.as_dict(),
             }
             for m in result.matches
         ]
         excluded = [{"rule": effect.rule, "removed": effect.removed} for effect in result.excluded]
         if options["json"]:
-            payload = {"encoder": result.encoder, "threshold": result.threshold, "results": rows, "excluded": excluded}
+            payload = {
+                "encoder": result.encoder,
+                "threshold": result.threshold,
+                "threshold_source": result.threshold_source,
+                "requirements": result.requirements,
+                "no_strong_match": result.no_strong_match,
+                "results": rows,
+                "excluded": excluded,
+            }
             self.stdout.write(json.dumps(payload))
             return
         threshold = "none yet" if result.threshold is None else f"{result.threshold:.3f} ({result.threshold_source})"
-        self.stdout.write(f"encoder {result.encoder}; threshold {threshold}; {len(rows)} {result.kind.value}")
+        self.stdout.write(
+            f"encoder {result.encoder}; threshold {threshold}; requirements {result.requirements}; "
+            f"{len(rows)} {result.kind.value}"
+        )
+        if result.no_strong_match:
+            self.stdout.write("no strong match: none of these is graded strong or possible")
         for effect in excluded:
             self.stdout.write(f"rule {effect['rule']!r} removed {effect['removed']}")
-        for row in rows:
-            flag = {True: "match", False: "", None: ""}[row["is_match"]]
-            self.stdout.write(f"{row['similarity']:.3f}  {flag:<6} {row['external_id']:<16} {row['title']}")
+        for m in result.matches:
+            self.stdout.write(
+                f"{m.score:.3f}  {m.grade:<8} {m.record.external_id:<16} {m.record.title}  ({m.explanation.summary()})"
+            )
