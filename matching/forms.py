@@ -154,7 +154,9 @@ class RecordForm(ServiceErrorsMixin, forms.Form):
     contact = forms.CharField(
         required=False, help_text="e-mail or phone; never used in matching, exported with shortlists (up to 300)"
     )
-    remote = forms.BooleanField(required=False, help_text="a vacancy done from anywhere: its location is no requirement")
+    remote = forms.BooleanField(
+        required=False, help_text="a vacancy done from anywhere: its location is no requirement"
+    )
 
     def __init__(self, *args: object, kind: Kind, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -132,12 +132,18 @@ def _capitalised(title: str) -> str:
     return title[:1].upper() + title[1:]
 
 
-def _with_seniority(rng: random.Random, title: str) -> str:
-    """Sometimes 'Senior ...' or 'Junior ...', never on a title that already says its level."""
+def _with_seniority(level: str, title: str) -> str:
+    """'Senior ...' or 'Junior ...' as drawn, never on a title that already says its level."""
     if any(word in title.lower().split() for word in SENIORITY_WORDS):
-        return _capitalised(title)
-    level = rng.choice(["", "", "Senior ", "Junior "])
+        level = ""
     return f"{level}{title}" if level else _capitalised(title)
+
+
+def _usable_title(words: random.Random, drawn: str, occupation) -> str:
+    """The drawn label, or when a posting would not use it (an acronym), another of the occupation's labels."""
+    if _usable(drawn):
+        return drawn
+    return words.choice([label for label in occupation.alt_labels if _usable(label)] or [occupation.label])
 
 
 def _years(n: int) -> str:
@@ -165,25 +171,28 @@ def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
     featured = [o for o in occupations if o.label in FEATURED]
     others = [o for o in occupations if o.label not in FEATURED]
     chosen = featured + rng.sample(others, OCCUPATIONS - len(featured))
+    # `rng` draws exactly what it drew before the texts were reworded, so the demo's rows keep their places,
+    # languages and ids (V-007-0 stays a Warsaw vacancy needing Polish C1); `words` draws the new choices.
+    words = random.Random(seed + 1)
     vacancies, candidates = [], []
     for number, occupation in enumerate(chosen):
         for i in range(VACANCIES_PER_OCCUPATION):
             place = _place(rng)
-            labels = [label for label in occupation.alt_labels if _usable(label)] or [occupation.label]
-            title = occupation.label if i == 0 else rng.choice(labels)
+            title = occupation.label if i == 0 else _usable_title(words, rng.choice(occupation.alt_labels), occupation)
+            title = _with_seniority(rng.choice(["", "", "Senior ", "Junior "]), title)
+            languages = {place["_local"]: rng.choice(["B2", "C1"])} | ({"en": "B2"} if rng.random() < 0.5 else {})
             contract = rng.choice(["permanent", "temporary", "freelance"])
             vacancies.append(
                 {
                     "external_id": f"V-{number:03d}-{i}",
-                    "title": _with_seniority(rng, title)[:300],
+                    "title": title[:300],
                     "description": f"We are hiring in {place['city']} ({contract}). "
                     + _first_sentences(occupation.description),
                     "country": place["country"],
                     "city": place["city"],
                     "latitude": place["latitude"],
                     "longitude": place["longitude"],
-                    "languages": {place["_local"]: rng.choice(["B2", "C1"])}
-                    | ({"en": "B2"} if rng.random() < 0.5 else {}),
+                    "languages": languages,
                     "custom_fields": {
                         "contract": contract,
                         "remote": rng.choice(["yes", "no"]),
@@ -193,7 +202,7 @@ def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
             )
         for i in range(CANDIDATES_PER_OCCUPATION):
             place = _place(rng)
-            title = rng.choice([label for label in occupation.alt_labels if _usable(label)] or [occupation.label])
+            title = _usable_title(words, rng.choice(occupation.alt_labels), occupation)
             years = rng.randint(1, 20)
             candidates.append(
                 {
@@ -206,7 +215,7 @@ def demo_rows(*, seed: int = 7) -> tuple[list[dict], list[dict]]:
                     "latitude": place["latitude"],
                     "longitude": place["longitude"],
                     "languages": _languages(rng, place["_local"]),
-                    "display_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                    "display_name": f"{words.choice(FIRST_NAMES)} {words.choice(LAST_NAMES)}",
                     "contact": f"c-{number:03d}-{i}@example.org",
                     "custom_fields": {
                         "seniority": "senior" if years >= 8 else "mid" if years >= 3 else "junior",

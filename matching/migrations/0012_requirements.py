@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matching', '0010_feedback_cascade_in_database'),
+        ('matching', '0011_candidate_contact'),
         ('tenants', '0001_initial'),
     ]
 

@@ -96,6 +96,8 @@ def test_testing_a_query_rounds_the_figures_and_says_match_in_words(acme, acme_a
     assert "match threshold 0.36" in html and "0.3602210283279419" not in html
     assert "<td>yes</td>" in html or "<td>no</td>" in html
     assert "True" not in html and "False" not in html
+
+
 def test_testing_a_record_in_admin_fires_the_rule_by_its_title_and_another_tenants_record_reads_as_missing(
     acme, globex, acme_admin
 ):
