@@ -118,6 +118,9 @@ def main() -> None:
     grid = list(itertools.product(GRID_C, GRID_D, GRID_L))
     best, _ = fit(linear(lexical), grid)
     report("max + c*centroid + d*desc, lexical labels", linear(lexical)(*best), dict(zip("cdl", best, strict=True)))
+    wide = list(itertools.product((0.75, 1.0, 1.25, 1.5), (0.2, 0.3, 0.4, 0.5), (0.4, 0.5, 0.6)))
+    best_w, _ = fit(linear(lexical), wide)
+    report("wider grid (c to 1.5, d to 0.5, l to 0.6)", linear(lexical)(*best_w), dict(zip("cdl", best_w, strict=1)))
     # the weights, not refitted
     report("issue's weights 0.5 / 0.2 / 0.2", linear(lexical)(0.5, 0.2, 0.2), {"c": 0.5, "d": 0.2, "l": 0.2})
     best_h, _ = fit(linear(lexical_hidden), grid)

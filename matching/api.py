@@ -29,7 +29,7 @@ from .services import (
     upsert_records,
 )
 from .services.encoding import active_encoder_version
-from .services.normalization import normalize_record, normalize_text
+from .services.normalization import normalize_record, normalize_text, stored_occupations
 from .services.occupations import MAX_K as MAX_OCCUPATIONS
 from .services.records import MAX_LANGUAGES
 
@@ -47,6 +47,20 @@ class RecordOut(serializers.Serializer):
     custom_fields = serializers.DictField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    occupations = serializers.SerializerMethodField(
+        help_text="its top 3 ESCO occupations under the tenant's encoder [{uri, label, isco_group, score}]; null "
+        "until they are computed (after its vector, once the encoder's ESCO vectors are prepared)"
+    )
+
+    @extend_schema_field(
+        {"type": "array", "nullable": True, "items": {"type": "object", "properties": {
+            "uri": {"type": "string"}, "label": {"type": "string"}, "isco_group": {"type": "string"},
+            "score": {"type": "number"}}}}
+    )  # fmt: skip
+    def get_occupations(self, record: object) -> list[dict] | None:
+        if hasattr(record, "top_occupations"):  # annotated by list_records: no query per row
+            return record.top_occupations
+        return stored_occupations(record=record)
 
 
 @extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string"}], "nullable": True})
@@ -122,6 +136,8 @@ LIST_PARAMETERS = [
     OpenApiParameter("language", str, description="minimum levels, e.g. en:B2;de:B1"),
     OpenApiParameter("external_id", str),
     OpenApiParameter("q", str, description="text in the title, or an exact external_id"),
+    OpenApiParameter("occupation", str, description="an ESCO occupation URI among the row's top 3 occupations"),
+    OpenApiParameter("isco", str, description="an ISCO-08 group (1-4 digits) of one of the row's top 3 occupations"),
     OpenApiParameter("cursor", str, description="from `next` or `previous` of the page before; 404 if invalid"),
     OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 200}, description="default 50"),
 ]
@@ -140,14 +156,15 @@ class ListParams(serializers.Serializer):
     cursor = serializers.CharField(required=False, max_length=1000)
 
 
-_LIST_PARAMETER_OF = {"filters.languages": "language", "filters.city": "city", "filters.country": "country"}
+_LIST_PARAMETER_OF = {"filters.languages": "language", "filters.city": "city", "filters.country": "country",
+                      "filters.occupation": "occupation", "filters.isco": "isco"}  # fmt: skip
 
 
 def _list_filters(request: Request) -> SearchFilters:
     params = request.query_params
     validated(ListParams, {name: params[name] for name in ListParams().fields if name in params})
     custom = {key.removeprefix("custom."): value for key, value in params.items() if key.startswith("custom.")}
-    known = {"country", "city", "language", "external_id", "q", "cursor", "page_size"}
+    known = {"country", "city", "language", "external_id", "q", "cursor", "page_size", "occupation", "isco"}
     if unknown := sorted(key for key in params if key not in known and not key.startswith("custom.")):
         raise MatchingError(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
     filters = {
@@ -155,6 +172,8 @@ def _list_filters(request: Request) -> SearchFilters:
         "city": params.get("city", ""),
         "languages": params.get("language", ""),
         "custom": custom,
+        "occupation": params.get("occupation", ""),
+        "isco": params.get("isco", ""),
     }
     try:
         return SearchFilters.from_params(filters)
@@ -294,7 +313,10 @@ class SearchApi(APIView):
             choices=Kind.choices, required=False, help_text="what to find for free text: candidates or vacancies"
         )
         k = StrictIntegerField(min_value=1, max_value=MAX_K, default=10)
-        filters = serializers.DictField(required=False, help_text="country, city, languages {en: B2}, custom {}")
+        filters = serializers.DictField(
+            required=False,
+            help_text="country, city, languages {en: B2}, custom {}, occupation (ESCO URI), isco (digits)",
+        )
         only_matches = serializers.BooleanField(default=False, help_text="only results at or above the threshold")
 
         def validate(self, attrs: dict) -> dict:

@@ -7,6 +7,7 @@ from django import forms
 
 from .errors import MatchingError
 from .models import Kind
+from .reference_data import ISCO_MAJOR_GROUPS
 from .services import SearchFilters
 
 FILTER_HELP = {
@@ -58,6 +59,12 @@ class FilterForm(ServiceErrorsMixin, forms.Form):
     custom = forms.CharField(
         required=False, max_length=500, widget=forms.TextInput(attrs={"placeholder": "seniority=senior"})
     )
+    isco = forms.ChoiceField(
+        required=False,
+        label="Occupation group",
+        choices=[("", "any"), *((digit, f"{digit} {name}") for digit, name in ISCO_MAJOR_GROUPS.items())],
+        help_text="ISCO-08 major group of one of the row's top 3 ESCO occupations",
+    )
 
     def search_filters(self) -> SearchFilters | None:
         """The filters, or None with the errors on the form."""
@@ -71,6 +78,7 @@ class FilterForm(ServiceErrorsMixin, forms.Form):
                     "city": data["city"],
                     "languages": data["language"],
                     "custom": parse_custom_pairs(data["custom"], field="custom"),
+                    "isco": data.get("isco") or "",
                 }
             )
         except MatchingError as exc:

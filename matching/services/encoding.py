@@ -102,7 +102,7 @@ def encode_records(
     unchanged = [r.id for r in records if stored.get(r.id) == hashes[r.id]]
     if unchanged:  # payload-only edits: mark as seen so the sweep stops offering them
         embeddings.filter(record_id__in=unchanged).update(encoded_at=timezone.now())
-        _fill_occupations(kind, embeddings.filter(record_id__in=unchanged, occupations=None), version)
+        _fill_occupations(kind, embeddings.filter(record_id__in=unchanged, occupations__isnull=True), version)
     if not todo:
         return 0
     vectors, confidence = encoder_for(version).encode([r.text_for_encoding for r in todo])

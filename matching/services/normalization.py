@@ -104,7 +104,9 @@ def fill_record_occupations(*, version: EncoderVersion) -> int:
         with tenant_scope(tenant.id):
             for kind in Kind:
                 ids = list(
-                    kind.embedding_model.objects.filter(tenant=tenant, encoder_version=version, occupations=None)
+                    kind.embedding_model.objects.filter(
+                        tenant=tenant, encoder_version=version, occupations__isnull=True
+                    )
                     .order_by("record_id")
                     .values_list("record_id", flat=True)
                 )
@@ -128,3 +130,15 @@ def prepare_for_command(*, version: EncoderVersion, progress: object) -> None:
     """A command (not a request) may prepare the version's occupation vectors itself, with a progress bar."""
     if occupation_index(version) is None:
         prepare_occupation_vectors(version=version, encoder=encoder_for(version), progress=progress)
+
+
+def stored_occupations(*, record: Record) -> list[dict] | None:
+    """The record's stored top occupations under its tenant's active encoder, as stored; None until computed."""
+    kind = Kind.VACANCIES if record._meta.model is Kind.VACANCIES.record_model else Kind.CANDIDATES
+    return (
+        kind.embedding_model.objects.filter(
+            tenant_id=record.tenant_id, encoder_version_id=record.tenant.active_encoder_id, record=record
+        )
+        .values_list("occupations", flat=True)
+        .first()
+    )

@@ -70,6 +70,7 @@ def lexical_index() -> LexicalIndex:
     return LexicalIndex(list(labels), owner)
 
 
+@cache
 def occupation_by_uri() -> dict[str, Occupation]:
     return {o.uri: o for o in reference()[0]}
 

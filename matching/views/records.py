@@ -12,6 +12,7 @@ from ..models import Feedback, Kind, Record
 from ..selectors import feedback_marks, list_records
 from ..services import create_record, delete_record, record_feedback, search, update_record
 from ..services.imports import start_import
+from ..services.normalization import stored_occupations
 from .common import record_or_404, tenant_page
 
 PAGE_SIZE = 25
@@ -81,7 +82,8 @@ def record_delete(request: HttpRequest, kind: Kind, record_id: int) -> HttpRespo
 @tenant_page
 def record_detail(request: HttpRequest, kind: Kind, record_id: int) -> HttpResponse:
     record = record_or_404(request, kind, record_id)
-    context = {"kind": kind, "record": record} | _matches_context(request, kind, record)
+    context = {"kind": kind, "record": record, "occupations": stored_occupations(record=record) or []}
+    context |= _matches_context(request, kind, record)
     return render(request, "matching/record_detail.html", context)
 
 
