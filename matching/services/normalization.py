@@ -97,10 +97,11 @@ def occupations(*, tenant: Tenant, kind: Kind, record: Record) -> list[Occupatio
 
 
 def fill_record_occupations(*, version: EncoderVersion) -> int:
-    """Queue every row encoded with `version` before its occupation vectors existed: the encode task sees its text
-    unchanged and only fills its occupations. Returns how many rows were queued."""
+    """Queue every row encoded with `version` before its occupation vectors existed (a tenant serving it, or one
+    re-indexing into it): the encode task sees its text unchanged and only fills its occupations. Returns how many
+    rows were queued."""
     queued = 0
-    for tenant in Tenant.objects.filter(active_encoder=version):
+    for tenant in Tenant.objects.all():
         with tenant_scope(tenant.id):
             for kind in Kind:
                 ids = list(

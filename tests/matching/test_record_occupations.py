@@ -124,3 +124,20 @@ def test_a_rows_page_and_the_list_show_its_occupations_and_the_list_picks_by_isc
     assert 'title="ISCO 7212">welder<' in listed
     assert "Cook" not in listed
     assert 'name="isco"' in listed  # the picker
+
+
+def test_the_preparation_fills_rows_of_a_tenant_re_indexing_into_the_version_too(
+    acme, globex, no_esco_vectors, django_capture_on_commit_callbacks
+):
+    from matching.models import EncoderVersion
+    from matching.services.normalization import fill_record_occupations
+
+    base = acme.active_encoder
+    row = vacancy(globex, "Welder", encode=False)
+    globex.active_encoder = EncoderVersion.objects.create(name="older", dimension=384, artifact_path="wheel:x")
+    globex.save()  # globex serves another version and is being re-indexed into the base one
+    with tenant_scope(globex.id):
+        encode_records(tenant=globex, kind=Kind.VACANCIES, record_ids=[row.id], version=base)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        assert fill_record_occupations(version=base) == 1
+    assert len(queued) == 1
