@@ -237,6 +237,8 @@ def occupation_fields(hits: Iterable[OccupationHit]) -> dict[str, object]:
 
 
 def forget_loaded_indexes() -> None:
-    """Drop this process's copies of stored indexes (tests roll their rows back; a deleted version's go too)."""
+    """Drop this process's copies of stored indexes and its memory of requests sent (tests roll their rows back,
+    and a request queued in a rolled-back transaction was never sent)."""
     with _lock:
         _loaded.clear()
+        _requested.clear()
