@@ -171,6 +171,9 @@ CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in 
 # Registering an encoder version (and `serve` at start-up) stores its shipped global threshold or queues a worker's
 # fit, and the periodic refit fills in any still missing; 0 leaves global fits to `calibrate --global`.
 GLOBAL_CALIBRATION_AUTO = env_bool("GLOBAL_CALIBRATION_AUTO", True)
+# Encoding a row of a version whose ESCO occupation vectors are missing asks a worker to prepare them (and `serve`
+# does at start-up); off in the test suite, whose tests prepare them themselves (services/occupations.py).
+OCCUPATIONS_AUTO = env_bool("OCCUPATIONS_AUTO", True)
 GLOBAL_CALIBRATION_TITLES = env_int("GLOBAL_CALIBRATION_TITLES", 0, minimum=0)  # validation titles a fit uses; 0: all
 CELERY_BEAT_SCHEDULE = {
     "sweep-unencoded": {

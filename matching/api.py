@@ -28,7 +28,10 @@ from .services import (
     update_record,
     upsert_records,
 )
+from .services.encoding import active_encoder_version
 from .services.explanations import GRADES
+from .services.normalization import normalize_record, normalize_text, stored_occupations
+from .services.occupations import MAX_K as MAX_OCCUPATIONS
 from .services.records import MAX_LANGUAGES
 from .services.requirements import DEFAULT_MODE, MODES
 
@@ -49,6 +52,20 @@ class RecordOut(serializers.Serializer):
     remote = serializers.BooleanField(help_text="a remote vacancy has no location requirement")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    occupations = serializers.SerializerMethodField(
+        help_text="its top 3 ESCO occupations under the tenant's encoder [{uri, label, isco_group, score}]; null "
+        "until they are computed (after its vector, once the encoder's ESCO vectors are prepared)"
+    )
+
+    @extend_schema_field(
+        {"type": "array", "nullable": True, "items": {"type": "object", "properties": {
+            "uri": {"type": "string"}, "label": {"type": "string"}, "isco_group": {"type": "string"},
+            "score": {"type": "number"}}}}
+    )  # fmt: skip
+    def get_occupations(self, record: object) -> list[dict] | None:
+        if hasattr(record, "top_occupations"):  # annotated by list_records: no query per row
+            return record.top_occupations
+        return stored_occupations(record=record)
 
 
 @extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string"}], "nullable": True})
@@ -135,6 +152,8 @@ LIST_PARAMETERS = [
     OpenApiParameter("language", str, description="minimum levels, e.g. en:B2;de:B1"),
     OpenApiParameter("external_id", str),
     OpenApiParameter("q", str, description="text in the title, or an exact external_id"),
+    OpenApiParameter("occupation", str, description="an ESCO occupation URI among the row's top 3 occupations"),
+    OpenApiParameter("isco", str, description="an ISCO-08 group (1-4 digits) of one of the row's top 3 occupations"),
     OpenApiParameter("cursor", str, description="from `next` or `previous` of the page before; 404 if invalid"),
     OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 200}, description="default 50"),
 ]
@@ -153,14 +172,15 @@ class ListParams(serializers.Serializer):
     cursor = serializers.CharField(required=False, max_length=1000)
 
 
-_LIST_PARAMETER_OF = {"filters.languages": "language", "filters.city": "city", "filters.country": "country"}
+_LIST_PARAMETER_OF = {"filters.languages": "language", "filters.city": "city", "filters.country": "country",
+                      "filters.occupation": "occupation", "filters.isco": "isco"}  # fmt: skip
 
 
 def _list_filters(request: Request) -> SearchFilters:
     params = request.query_params
     validated(ListParams, {name: params[name] for name in ListParams().fields if name in params})
     custom = {key.removeprefix("custom."): value for key, value in params.items() if key.startswith("custom.")}
-    known = {"country", "city", "language", "external_id", "q", "cursor", "page_size"}
+    known = {"country", "city", "language", "external_id", "q", "cursor", "page_size", "occupation", "isco"}
     if unknown := sorted(key for key in params if key not in known and not key.startswith("custom.")):
         raise MatchingError(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
     filters = {
@@ -168,6 +188,8 @@ def _list_filters(request: Request) -> SearchFilters:
         "city": params.get("city", ""),
         "languages": params.get("language", ""),
         "custom": custom,
+        "occupation": params.get("occupation", ""),
+        "isco": params.get("isco", ""),
     }
     try:
         return SearchFilters.from_params(filters)
@@ -334,7 +356,10 @@ class SearchApi(APIView):
             choices=Kind.choices, required=False, help_text="what to find for free text: candidates or vacancies"
         )
         k = StrictIntegerField(min_value=1, max_value=MAX_K, default=10)
-        filters = serializers.DictField(required=False, help_text="country, city, languages {en: B2}, custom {}")
+        filters = serializers.DictField(
+            required=False,
+            help_text="country, city, languages {en: B2}, custom {}, occupation (ESCO URI), isco (digits)",
+        )
         only_matches = serializers.BooleanField(default=False, help_text="only results at or above the threshold")
         requirements = serializers.ChoiceField(
             choices=MODES,
@@ -423,4 +448,69 @@ class SearchParamsSchema(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema: object, direction: str) -> dict:
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         alone = [{"required": ["vacancy_id"]}, {"required": ["candidate_id"]}, {"required": ["text", "kind"]}]
+        return schema | {"oneOf": alone}
+
+
+class NormalizeApi(APIView):
+    """A text's, a vacancy's or a candidate's top ESCO occupations (issue 20)."""
+
+    required_scope = "search"
+    throttle_classes = [CredentialRateThrottle, SearchRateThrottle]
+
+    class NormalizeParams(serializers.Serializer):
+        """Exactly one of text, vacancy_id or candidate_id; anything else is a 400 naming `text`."""
+
+        text = StrictCharField(required=False, max_length=20_000, help_text="a job title works best")
+        vacancy_id = StrictIntegerField(required=False)
+        candidate_id = StrictIntegerField(required=False)
+        k = StrictIntegerField(min_value=1, max_value=MAX_OCCUPATIONS, default=5)
+
+        def validate(self, attrs: dict) -> dict:
+            if len([name for name in ("text", "vacancy_id", "candidate_id") if name in attrs]) != 1:
+                raise serializers.ValidationError({"text": "give exactly one of text, vacancy_id or candidate_id"})
+            return attrs
+
+    class NormalizedOccupation(serializers.Serializer):
+        uri = serializers.CharField(help_text="the ESCO occupation's URI")
+        label = serializers.CharField(help_text="its preferred label")
+        isco_group = serializers.CharField(help_text="its ISCO-08 unit group (4 digits)")
+        score = serializers.FloatField(help_text="best label + centroid + description cosines fused with lexical")
+
+    class NormalizeResult(serializers.Serializer):
+        encoder = serializers.CharField()
+        results = serializers.SerializerMethodField()
+
+        def get_results(self, result: object) -> list[dict]:
+            return NormalizeApi.NormalizedOccupation(result.results, many=True).data
+
+    @api_schema(
+        operation_id="normalize",
+        tags=["normalize"],
+        request=NormalizeParams,
+        responses={200: NormalizeResult},
+        errors=(404,),
+        description="503 while a worker prepares the ESCO occupation vectors of the tenant's encoder version (once "
+        "per version, about a minute); retry after it.",
+    )
+    def post(self, request: Request) -> Response:
+        p = validated(self.NormalizeParams, request.data)
+        if "text" in p:
+            version = active_encoder_version(tenant=request.tenant)
+            result = normalize_text(version=version, text=p["text"], k=p["k"])
+        else:
+            kind = Kind.VACANCIES if "vacancy_id" in p else Kind.CANDIDATES
+            record_id = p.get("vacancy_id", p.get("candidate_id"))
+            record = get_record(tenant=request.tenant, kind=kind, record_id=record_id)
+            result = normalize_record(tenant=request.tenant, record=record, k=p["k"])
+        return Response(self.NormalizeResult(result).data)
+
+
+class NormalizeParamsSchema(OpenApiSerializerExtension):
+    """The body as the schema states it: exactly one of text, vacancy_id or candidate_id."""
+
+    target_class = NormalizeApi.NormalizeParams
+
+    def map_serializer(self, auto_schema: object, direction: str) -> dict:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        alone = [{"required": ["text"]}, {"required": ["vacancy_id"]}, {"required": ["candidate_id"]}]
         return schema | {"oneOf": alone}

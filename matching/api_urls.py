@@ -4,6 +4,7 @@ from . import api
 
 urlpatterns = [
     path("search/", api.SearchApi.as_view(), name="api-search"),
+    path("normalize/", api.NormalizeApi.as_view(), name="api-normalize"),
     path("vacancies/", api.VacancyListApi.as_view(), name="api-vacancies"),
     path("vacancies/bulk/", api.VacancyBulkUpsertApi.as_view(), name="api-vacancies-bulk"),
     path("vacancies/<int:record_id>/", api.VacancyDetailApi.as_view(), name="api-vacancies-detail"),

@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from .errors import MatchingError
 from .models import Kind
+from .reference_data import ISCO_MAJOR_GROUPS
 from .services import SearchFilters
 from .services.countries import country_choices, resolve_country
 
@@ -96,12 +97,19 @@ class FilterForm(ServiceErrorsMixin, forms.Form):
     city = forms.CharField(required=False, widget=_text_box("Berlin"))
     language = forms.CharField(required=False, widget=_text_box("de:B2"))
     custom = forms.CharField(required=False, widget=_text_box("seniority=senior"))
+    isco = forms.ChoiceField(
+        required=False,
+        label="Occupation group",
+        choices=[("", "any"), *((digit, f"{digit} {name}") for digit, name in ISCO_MAJOR_GROUPS.items())],
+        help_text="ISCO-08 major group of one of the row's top 3 ESCO occupations",
+    )
 
     def search_filters(self) -> SearchFilters | None:
         """The filters, or None with every error on the form (each box is checked on its own)."""
         self.is_valid()
         data = self.cleaned_data
         params = {"country": data.get("country", ""), "city": data.get("city", ""), "languages": data.get("language")}
+        params["isco"] = data.get("isco") or ""
         try:
             params["custom"] = parse_custom_pairs(data.get("custom", ""), field="custom")
         except MatchingError as exc:

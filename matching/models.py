@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from pgvector.django import VectorField
@@ -86,6 +87,12 @@ class Embedding(TenantOwned):
     confidence = models.FloatField(null=True, blank=True)
     text_hash = models.CharField(max_length=64)  # of the encoded text: an unchanged text is never re-encoded
     encoded_at = models.DateTimeField(auto_now=True)
+    # Its top ESCO occupations under this version (services/occupations.py): [{uri, label, isco_group, score}],
+    # null until the version's occupation vectors are prepared. The two arrays are what filters match (GIN):
+    # every URI of the top ones, and every prefix of their ISCO codes ("2", "22", "222", "2221").
+    occupations = models.JSONField(null=True, blank=True)
+    occupation_uris = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    isco_codes = ArrayField(models.CharField(max_length=4), default=list, blank=True)
 
     class Meta:
         abstract = True
@@ -99,6 +106,10 @@ class VacancyEmbedding(Embedding):
         constraints = [
             models.UniqueConstraint(fields=["record", "encoder_version"], name="vacancyembedding_unique_version")
         ]
+        indexes = [
+            GinIndex(fields=["occupation_uris"], name="vacancyemb_occupations"),
+            GinIndex(fields=["isco_codes"], name="vacancyemb_isco"),
+        ]
 
 
 class CandidateEmbedding(Embedding):
@@ -108,6 +119,10 @@ class CandidateEmbedding(Embedding):
     class Meta(Embedding.Meta):
         constraints = [
             models.UniqueConstraint(fields=["record", "encoder_version"], name="candidateembedding_unique_version")
+        ]
+        indexes = [
+            GinIndex(fields=["occupation_uris"], name="candidateemb_occupations"),
+            GinIndex(fields=["isco_codes"], name="candidateemb_isco"),
         ]
 
 
@@ -310,3 +325,27 @@ class GlobalCalibration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.encoder_version}: {self.threshold:.3f}"
+
+
+class OccupationVectors(models.Model):
+    """One ESCO occupation's vectors under one encoder version, prepared by a worker (services/occupations.py).
+
+    Not tenant-owned: it comes from shipped data, never from a tenant's rows. The label vectors travel as one
+    float32 blob (rows in reference_data's label order): they are read whole, never searched in SQL.
+    """
+
+    encoder_version = models.ForeignKey(EncoderVersion, on_delete=models.CASCADE, related_name="+")
+    uri = models.CharField(max_length=200)
+    centroid = VectorField()  # unit-length mean of its label vectors
+    description = VectorField()
+    labels = models.BinaryField()
+    label_count = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name_plural = "occupation vectors"
+        constraints = [
+            models.UniqueConstraint(fields=["encoder_version", "uri"], name="occupationvectors_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.uri} ({self.encoder_version_id})"

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from django.db.models import Q, QuerySet
+from django.db.models import JSONField, OuterRef, Q, QuerySet, Subquery
 
 from tenants.models import Tenant
 
@@ -37,13 +37,20 @@ def list_records(
         if "\x00" in value:  # PostgreSQL text cannot hold NUL: refuse, don't 500
             raise MatchingError(f"{name} contains a NUL character", field=name)
     rows = kind.record_model.objects.filter(tenant=tenant)
-    if filters is not None:
+    if filters is not None and (filters.occupation or filters.isco):  # one join: the active version's vector row
+        rows = rows.filter(filters.as_q(prefix=""), embeddings__encoder_version_id=tenant.active_encoder_id)
+    elif filters is not None:
         rows = rows.filter(filters.as_q(prefix=""))
     if query:
         rows = rows.filter(Q(title__icontains=query) | Q(external_id=query))
     if external_id:
         rows = rows.filter(external_id=external_id)
-    return rows.order_by("-id")
+    vectors = kind.embedding_model.objects.filter(
+        tenant=tenant, encoder_version_id=tenant.active_encoder_id, record=OuterRef("pk")
+    )
+    return rows.annotate(
+        top_occupations=Subquery(vectors.values("occupations")[:1], output_field=JSONField())
+    ).order_by("-id")
 
 
 def list_feedback(*, tenant: Tenant) -> QuerySet:

@@ -15,6 +15,8 @@ from .services.confidence import fit_confidence_calibrator, load_shipped_confide
 from .services.encoding import encode_records, encoder_for, sweep_unencoded
 from .services.global_calibration import calibrate_global, ensure_global_calibrations, load_shipped_global_calibration
 from .services.imports import run_import_job
+from .services.normalization import fill_record_occupations
+from .services.occupations import prepare_occupation_vectors
 from .services.reindex import cross_tenant_resume_stalled_reindexes, reindex_step
 from .services.talent_map import occupations
 from .services.vector_indexes import cross_tenant_ensure_indexes, cross_tenant_retire_vectors
@@ -87,6 +89,13 @@ def import_csv_task(tenant: Tenant, job_id: int) -> None:
 @shared_task(name=task_names.PREPARE_TALENT_MAP, **_RELIABLE)
 def prepare_talent_map_task(version_id: int) -> None:
     occupations(EncoderVersion.objects.get(pk=version_id))
+
+
+@shared_task(name=task_names.PREPARE_OCCUPATIONS, **_RELIABLE)
+def prepare_occupations_task(version_id: int) -> None:
+    version = EncoderVersion.objects.get(pk=version_id)
+    prepare_occupation_vectors(version=version, encoder=encoder_for(version))
+    fill_record_occupations(version=version)  # rows encoded before the vectors existed get their occupations
 
 
 @shared_task(name=task_names.PREPARE_ENCODER, **_RELIABLE)

@@ -240,3 +240,26 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
         worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def esco_prepared(acme):
+    """The base encoder's ESCO occupation vectors stored in this test's transaction, as the worker's task stores
+    them (from the encoding cache under MODELS_DIR after the first run: seconds, not a CPU-minute)."""
+    from matching.services.encoding import encoder_for
+    from matching.services.occupations import forget_loaded_indexes, prepare_occupation_vectors
+
+    forget_loaded_indexes()
+    prepare_occupation_vectors(version=acme.active_encoder, encoder=encoder_for(acme.active_encoder))
+    yield acme.active_encoder
+    forget_loaded_indexes()  # rolled back with the test: the next one must not read them from this process
+
+
+@pytest.fixture
+def no_esco_vectors():
+    """This process holds no occupation index read in an earlier test (the rows went with its transaction)."""
+    from matching.services.occupations import forget_loaded_indexes
+
+    forget_loaded_indexes()
+    yield
+    forget_loaded_indexes()

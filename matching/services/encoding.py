@@ -24,6 +24,7 @@ from ..errors import MatchingError
 from ..ml.encoder import TextEncoder, load_encoder
 from ..ml.onnx_encoder import ExportNotBuilt, OnnxTextEncoder
 from ..models import EncoderVersion, Kind
+from .occupations import record_occupation_fields, request_occupation_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ def encode_records(
     unchanged = [r.id for r in records if stored.get(r.id) == hashes[r.id]]
     if unchanged:  # payload-only edits: mark as seen so the sweep stops offering them
         embeddings.filter(record_id__in=unchanged).update(encoded_at=timezone.now())
+        _fill_occupations(kind, embeddings.filter(record_id__in=unchanged, occupations__isnull=True), version)
     if not todo:
         return 0
     vectors, confidence = encoder_for(version).encode([r.text_for_encoding for r in todo])
@@ -116,7 +118,36 @@ def encode_records(
             for i, record in enumerate(todo)
         ],
     )  # fmt: skip
+    _store_occupations(kind, version, [r.id for r in todo], vectors, [r.title for r in todo])
     return len(todo)
+
+
+def _fill_occupations(kind: Kind, embeddings: QuerySet, version: EncoderVersion) -> None:
+    """Rows whose vector is current but whose occupations are missing (encoded before the version's occupation
+    vectors existed): their stored vector is ranked, nothing is re-encoded."""
+    rows = list(embeddings.values_list("record_id", "vector", "record__title"))
+    if rows:
+        vectors = np.asarray([row[1] for row in rows], dtype=np.float32)
+        _store_occupations(kind, version, [r[0] for r in rows], vectors, [r[2] for r in rows])
+
+
+def _store_occupations(
+    kind: Kind, version: EncoderVersion, record_ids: list[int], vectors: np.ndarray, titles: list[str]
+) -> None:
+    """Each row's top occupations beside its vector; left null (and the preparation asked for) while the version's
+    occupation vectors are not ready: the preparation fills them."""
+    fields = record_occupation_fields(version=version, vectors=vectors, titles=titles)
+    if fields is None:
+        if settings.OCCUPATIONS_AUTO:
+            request_occupation_vectors(version)
+        return
+    model = kind.embedding_model
+    rows = {row.record_id: row for row in model.objects.filter(encoder_version=version, record_id__in=record_ids)}
+    for record_id, values in zip(record_ids, fields, strict=True):
+        if (row := rows.get(record_id)) is not None:  # deleted meanwhile: nothing to store
+            for name, value in values.items():
+                setattr(row, name, value)
+    model.objects.bulk_update(list(rows.values()), ["occupations", "occupation_uris", "isco_codes"])
 
 
 _STAGE_COLUMNS = "tenant_id, record_id, encoder_version_id, vector, confidence, text_hash"
@@ -153,10 +184,12 @@ def _upsert_vectors(model: type, rows: list[tuple]) -> None:
             for row in rows:
                 copy.write_row(row)
         cursor.execute(
-            f"INSERT INTO {table} ({_STAGE_COLUMNS}, encoded_at) "
-            f"SELECT {_STAGE_COLUMNS}, now() FROM matching_vector_stage "
+            f"INSERT INTO {table} ({_STAGE_COLUMNS}, encoded_at, occupation_uris, isco_codes) "
+            f"SELECT {_STAGE_COLUMNS}, now(), '{{}}', '{{}}' FROM matching_vector_stage "
             "ON CONFLICT (record_id, encoder_version_id) DO UPDATE SET vector = EXCLUDED.vector, "
-            "confidence = EXCLUDED.confidence, text_hash = EXCLUDED.text_hash, encoded_at = EXCLUDED.encoded_at"
+            "confidence = EXCLUDED.confidence, text_hash = EXCLUDED.text_hash, encoded_at = EXCLUDED.encoded_at, "
+            # a new text's occupations are its own: cleared here, stored by _store_occupations once they can be
+            "occupations = NULL, occupation_uris = '{}', isco_codes = '{}'"
         )
         cursor.execute("TRUNCATE matching_vector_stage")  # a second upsert in the same transaction starts empty
 

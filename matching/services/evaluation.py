@@ -15,7 +15,9 @@ from ..ml.evaluation import Corpus, build_corpus, evaluate_scores, id_scores
 from ..models import EncoderVersion
 from ..reference_data import esco_titles
 from .confidence import served_calibrator
-from .encoding import served_encoder
+from .encoding import encoder_for, served_encoder
+from .normalization import encoder_version_named, prepare_for_command
+from .occupations import occupation_index, occupation_scores, reference, weights_for
 
 BASE, LEXICAL = "base", "lexical"
 
@@ -109,6 +111,44 @@ def evaluate(*, queries: Path, corpus: Path, encoder: str | None = None, batch_s
     return result | {
         "encoder": name,
         "backend": backend,
+        "seconds": round(time.monotonic() - started, 1),
+        "skipped_queries": eval_set.skipped,
+        "corpus_ids": len(eval_set.corpus.ids),
+    }
+
+
+def evaluate_normalizer(
+    *, queries: Path, corpus: Path, encoder: str | None = None, batch_size: int = 256, progress: object = None
+) -> dict:
+    """`evaluate --normalizer`: the occupation normaliser as the product serves it (services/occupations.py, the
+    version's stored ESCO vectors, prepared here first if missing) on the same sets and keys as evaluate(); C.csv's
+    ids are the occupations it ranks (its texts are not used: the normaliser has its own labels and descriptions)."""
+    started = time.monotonic()
+    eval_set = load_eval_set(queries=queries, corpus=corpus)
+    version = encoder_version_named(encoder)
+    prepare_for_command(version=version, progress=progress)
+    index = occupation_index(version)
+    position = {o.uri: i for i, o in enumerate(reference()[0])}
+    if unknown := [uri for uri in eval_set.corpus.ids if uri not in position]:
+        raise MatchingError(
+            f"{corpus}: id {unknown[0]!r} is not an ESCO occupation the normaliser knows", field="corpus"
+        )
+    model = encoder_for(version)
+    query_vectors, _ = model.encode(eval_set.queries, batch_size=batch_size)
+    columns = np.array([position[uri] for uri in eval_set.corpus.ids])
+    scores = np.empty((len(eval_set.queries), len(columns)), dtype=np.float32)
+    for begin in range(0, len(eval_set.queries), 1024):
+        part = slice(begin, begin + 1024)
+        chunk = occupation_scores(
+            version=version, index=index, vectors=query_vectors[part], texts=eval_set.queries[part]
+        )
+        scores[part] = chunk[:, columns]
+    result = evaluate_scores(scores, eval_set.targets, eval_set.queries, eval_set.corpus)
+    return result | {
+        "encoder": encoder or version.name,
+        "backend": model.backend,
+        "normalizer": True,
+        "weights": weights_for(version).__dict__,
         "seconds": round(time.monotonic() - started, 1),
         "skipped_queries": eval_set.skipped,
         "corpus_ids": len(eval_set.corpus.ids),

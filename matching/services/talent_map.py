@@ -76,34 +76,32 @@ def occupations(version: EncoderVersion, *, compute: bool = True) -> Occupations
 
 
 def talent_map(*, tenant: Tenant, kind: Kind) -> list[MapPoint] | None:
-    """The points, or None while the occupation vectors of the tenant's encoder are still being prepared."""
+    """The points, or None while the occupations of the tenant's encoder are still being prepared. A point's colour
+    is its row's stored top occupation (services/occupations.py); a row still without one is coloured by its
+    nearest ESCO label, as before stored occupations existed."""
     version = active_encoder_version(tenant=tenant)
-    known = occupations(version, compute=False)
-    if known is None:
-        request_preparation(version)
-        return None
     rows = list(
         kind.embedding_model.objects.filter(tenant=tenant, encoder_version=version)
         .order_by("-record_id")
-        .values_list("record_id", "record__external_id", "record__title", "vector")[:MAX_POINTS]
+        .values_list("record_id", "record__external_id", "record__title", "vector", "occupations")[:MAX_POINTS]
     )
     if not rows:
         return []
     vectors = np.asarray([row[3] for row in rows], dtype=np.float32)
-    nearest = (vectors @ known.vectors.T).argmax(axis=1)
+    named = [(row[4][0]["label"], row[4][0]["isco_group"][:1]) if row[4] else None for row in rows]
+    if None in named:
+        known = occupations(version, compute=False)
+        if known is None:
+            request_preparation(version)
+            return None
+        nearest = (vectors @ known.vectors.T).argmax(axis=1)
+        named = [own or (known.labels[n], known.groups[n]) for own, n in zip(named, nearest, strict=True)]
     xy = _pca_2d(vectors)
     return [
-        MapPoint(
-            record_id=record_id,
-            external_id=external_id,
-            title=title,
-            x=float(x),
-            y=float(y),
-            occupation=known.labels[n],
-            group=known.groups[n],
-        )
-        for (record_id, external_id, title, _), (x, y), n in zip(rows, xy, nearest, strict=True)
-    ]
+        MapPoint(record_id=record_id, external_id=external_id, title=title, x=float(x), y=float(y),
+                 occupation=label, group=group)
+        for (record_id, external_id, title, _, _), (x, y), (label, group) in zip(rows, xy, named, strict=True)
+    ]  # fmt: skip
 
 
 def _pca_2d(vectors: np.ndarray) -> np.ndarray:

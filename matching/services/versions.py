@@ -27,6 +27,7 @@ from ..reference_data import ENCODERS_DIR
 from .confidence import load_shipped_confidence
 from .encoding import encoder_for
 from .global_calibration import load_shipped_global_calibration
+from .occupations import occupations_prepared, request_occupation_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -138,4 +139,6 @@ def prepare_versions() -> list[EncoderVersion]:
         encoder_for(version)  # builds the export once into ENCODER_CACHE_DIR; later processes only load it
         prepare_global_threshold(version=version)
         prepare_confidence(version=version)
+        if settings.OCCUPATIONS_AUTO and not occupations_prepared(version):
+            request_occupation_vectors(version)  # a worker encodes ESCO once per version (about a CPU-minute)
     return versions

@@ -28,6 +28,7 @@ from ..services import (
     validate_record,
 )
 from ..services.imports import start_import
+from ..services.normalization import stored_occupations
 from ..services.search import MAX_K
 from .common import record_or_404, tenant_page
 
@@ -111,7 +112,8 @@ def record_delete(request: HttpRequest, kind: Kind, record_id: int) -> HttpRespo
 @tenant_page
 def record_detail(request: HttpRequest, kind: Kind, record_id: int) -> HttpResponse:
     record = record_or_404(request, kind, record_id)
-    context = {"kind": kind, "record": record} | _matches_context(request, kind, record)
+    context = {"kind": kind, "record": record, "occupations": stored_occupations(record=record) or []}
+    context |= _matches_context(request, kind, record)
     if kind is Kind.CANDIDATES:
         context["on_shortlists"] = shortlists_of_candidate(tenant=request.tenant, candidate_id=record.pk)
     return render(request, "matching/record_detail.html", context)

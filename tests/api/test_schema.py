@@ -83,3 +83,13 @@ def test_an_unknown_body_field_is_refused_as_the_closed_schema_says(acme, api_cl
     client = api_client(acme, scopes=["read", "write", "search", "admin"])
     response = client.post(path, body | {"typo": 1}, format="json")
     assert (response.status_code, response.json()["field"]) == (400, "typo")
+
+
+def test_normalize_is_documented_with_exactly_one_query_its_results_and_the_503(schema):
+    operation = schema["paths"]["/api/v1/normalize/"]["post"]
+    body = _request_schema(schema, "/api/v1/normalize/", "post")
+    assert body["oneOf"] == [{"required": ["text"]}, {"required": ["vacancy_id"]}, {"required": ["candidate_id"]}]
+    assert body["additionalProperties"] is False
+    assert {"200", "400", "404", "503"} <= set(operation["responses"])
+    result = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(schema["components"]["schemas"][result]["properties"]) == {"encoder", "results"}

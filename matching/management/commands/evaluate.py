@@ -2,9 +2,10 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
+from tqdm import tqdm
 
 from jobmatch_site.commands import refusals_exit_2
-from matching.services.evaluation import evaluate
+from matching.services.evaluation import evaluate, evaluate_normalizer
 
 KEYS = ("n_queries", "recall@1", "recall@5", "recall@10", "mrr", "macro_mrr", "map", "opis", "auroc", "ece")
 
@@ -20,11 +21,19 @@ class Command(BaseCommand):
         parser.add_argument("--corpus", type=Path, required=True)
         parser.add_argument("--encoder", default=None)
         parser.add_argument("--json", type=Path, default=None, metavar="OUT.json")
+        parser.add_argument(
+            "--normalizer",
+            action="store_true",
+            help="score the occupation normaliser (C.csv ids are ESCO occupations; --encoder base|NAME)",
+        )
 
     def handle(self, *args: object, queries: Path, corpus: Path, encoder: str | None, json: Path | None,
-               **options: object) -> None:  # fmt: skip
+               normalizer: bool, **options: object) -> None:  # fmt: skip
         with refusals_exit_2():
-            result = evaluate(queries=queries, corpus=corpus, encoder=encoder)
+            if normalizer:
+                result = evaluate_normalizer(queries=queries, corpus=corpus, encoder=encoder, progress=tqdm)
+            else:
+                result = evaluate(queries=queries, corpus=corpus, encoder=encoder)
         self.stdout.write(
             f"encoder {result['encoder']}: {result['n_queries']} queries x {result['corpus_ids']} ids "
             f"in {result['seconds']} s ({result['skipped_queries']} queries without a corpus id skipped)"

@@ -29,6 +29,8 @@ class Command(BaseCommand):
             metavar="CODE:LEVEL",
             help="minimum level, e.g. en:B2 (repeatable)",
         )
+        parser.add_argument("--occupation", metavar="ESCO_URI", help="only rows with this occupation in their top 3")
+        parser.add_argument("--isco", metavar="GROUP", help="only rows with an occupation in this ISCO-08 group")
         parser.add_argument(
             "--only-matches", action="store_true", help="keep only results at or above the tenant's threshold"
         )
@@ -50,6 +52,8 @@ class Command(BaseCommand):
                     "country": options["country"] or "",
                     "city": options["city"] or "",
                     "languages": parse_languages(";".join(options["language"]), field_name="--language"),
+                    "occupation": options["occupation"] or "",
+                    "isco": options["isco"] or "",
                 }
             )
             if options["vacancy"] is not None:
