@@ -169,7 +169,8 @@ def test_the_calibration_api_shows_each_tenant_only_its_own_threshold(
     from tests.conftest import wait_until
 
     queued = api_client(acme).post("/api/v1/calibration/refit/")
-    assert (queued.status_code, queued.json()["refit"]["status"]) == (202, "queued")  # a worker fits it
+    # a worker fits it, and may already have started when the answer is written
+    assert queued.status_code == 202 and queued.json()["refit"]["status"] in ("queued", "running")
     wait_until(
         lambda: api_client(acme).get("/api/v1/calibration/").json()["refit"]["status"] == "done",
         timeout_s=60,
