@@ -110,6 +110,8 @@ def test_each_task_class_lands_on_the_worker_of_its_queue(acme, queue_workers):
     refit_done = _refit_done(acme)
     wait_until(lambda: _encoded(acme, record), timeout_s=90, what="the encode worker to store the vector")
     wait_until(refit_done, timeout_s=90, what="the default worker to run the refit")
+    # The vector commits before the task returns (it fills the row's occupations after): wait for its log line.
+    wait_until(lambda: _tasks_run(queue_workers["encode"]), timeout_s=30, what="the encode task's log line")
     ran = {name: _tasks_run(worker) for name, worker in queue_workers.items()}
     assert ran == {"encode": {task_names.ENCODE_RECORDS}, "default": {task_names.CALIBRATE_TENANT}}
 

@@ -21,7 +21,7 @@ from tests.web.conftest import log_in, shoot
 PASSWORD = "pw-rita-12345"
 PEOPLE = [
     ("C-1", "Senior Python developer", "Ten years of Django and Python web services", "Berlin"),
-    ("C-2", "Python backend engineer", "Builds Python APIs with Django and PostgreSQL", "Munich"),
+    ("C-2", "Python backend engineer", "Builds Python APIs with Django and PostgreSQL", "Berlin"),
     ("C-3", "Junior Python developer", "Python scripting and first Django projects", "Berlin"),
     ("C-4", "Registered nurse", "Hospital ward nurse for intensive care", "Berlin"),
 ]
