@@ -338,7 +338,8 @@ class ExplanationOut(serializers.Serializer):
     occupations = serializers.ListField(
         child=serializers.CharField(),
         required=False,
-        help_text="the occupations both sides normalise to; present only where that data exists",
+        help_text="labels of the top-3 ESCO occupations the hit shares with the query record; left out for free "
+        "text and while the query's occupations are not stored yet",
     )
 
 

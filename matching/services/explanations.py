@@ -35,8 +35,8 @@ class Explanation:
     threshold: float | None = None
     threshold_source: str | None = None  # "tenant", "global (record)", "global (text)"
     penalty: float = 0.0  # subtracted from the similarity for unmet requirements (requirements=rank only)
-    # Hook for occupation normalisation (another branch): the occupations both sides normalise to, once that
-    # exists; None until then, and left out of the JSON while None.
+    # The labels of the top-3 ESCO occupations the hit shares with the query record (services/normalization.py);
+    # None for free text or while the query's are not stored yet, and then left out of the JSON.
     occupations: list[str] | None = None
 
     @property

@@ -164,6 +164,31 @@ def query_vector(*, tenant: Tenant, version: EncoderVersion, kind: Kind, record:
     return vectors[0]
 
 
+def _shared_occupations(
+    *, tenant: Tenant, version: EncoderVersion, target: Kind, record: Record | None, hits: Sequence["Match"]
+) -> dict[int, list[str]]:
+    """Per hit, the labels of the stored top-3 occupations it shares with the query record (services/
+    normalization.py): one query for all hits. Empty for free text, or while the query has none stored."""
+    if record is None or not hits:
+        return {}
+    source = target.other
+    mine = (
+        source.embedding_model.objects.filter(tenant=tenant, encoder_version=version, record=record)
+        .values_list("occupations", flat=True)
+        .first()
+    )
+    if not mine:
+        return {}
+    labels = {hit["uri"]: hit["label"] for hit in mine}
+    theirs = target.embedding_model.objects.filter(
+        tenant=tenant, encoder_version=version, record_id__in=[hit.record.pk for hit in hits]
+    ).values_list("record_id", "occupations")
+    return {
+        record_id: [labels[o["uri"]] for o in occupations or [] if o["uri"] in labels]
+        for record_id, occupations in theirs
+    }
+
+
 @search_reads  # read from the replica when there is one and it is fresh (jobmatch_site/replica.py)
 def search(
     *,
@@ -239,6 +264,7 @@ def search(
         )
     )
     fired = [rule.name for rule in rules]
+    shared = _shared_occupations(tenant=tenant, version=version, target=target, record=record, hits=hits)
     explained = []
     for hit in hits:
         found = checks(hit.record)
@@ -249,6 +275,7 @@ def search(
             threshold=None if threshold is None else threshold.value,
             threshold_source=None if threshold is None else threshold.label,
             penalty=round(hit.similarity - hit.score, 6) if hit.score is not None else 0.0,
+            occupations=shared.get(hit.record.pk),
         )
         score = hit.similarity if hit.score is None else hit.score
         explained.append(

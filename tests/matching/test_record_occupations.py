@@ -141,3 +141,19 @@ def test_the_preparation_fills_rows_of_a_tenant_re_indexing_into_the_version_too
     with django_capture_on_commit_callbacks(execute=False) as queued:
         assert fill_record_occupations(version=base) == 1
     assert len(queued) == 1
+
+
+def test_a_record_searchs_explanation_names_the_occupations_both_sides_normalise_to(acme, esco_prepared):
+    from matching.services import search
+
+    job = vacancy(acme, "Welder", external_id="W1")
+    candidate(acme, "Welder", external_id="W2")
+    candidate(acme, "Cook", external_id="C2")
+    with tenant_scope(acme.id):
+        by_record = search(tenant=acme, target=Kind.CANDIDATES, record=job, requirements="ignore")
+        by_text = search(tenant=acme, target=Kind.CANDIDATES, text="welder")
+    shared = {m.record.external_id: m.explanation.occupations for m in by_record.matches}
+    assert "welder" in shared["W2"]
+    assert "welder" not in shared["C2"] and "cook" not in shared["C2"]
+    assert all(m.explanation.occupations is None for m in by_text.matches)  # free text has no stored occupations
+    assert "occupations" in by_record.matches[0].explanation.as_dict()
