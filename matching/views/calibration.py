@@ -10,6 +10,8 @@ from ..services import request_refit
 from .common import tenant_page
 
 CHART = {"width": 640, "height": 260, "pad": 36}
+SAID = 0.8  # the plain sentence explains the stated chance nearest 80%...
+SOLID_BIN = 20  # ...among bins of at least this many validation searches (any populated bin if none is that big)
 
 
 @tenant_page
@@ -32,10 +34,44 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
         "can_refit": request.tenant_role == "admin",
         "good_missing": max(0, state.min_labels_per_class - n_good),
         "bad_missing": max(0, state.min_labels_per_class - n_bad),
+        "reliability": _reliability((state.version.config or {}).get("confidence") if state.version else None),
     }
     if shown is not None:  # "of 10" is how a recruiter reads recall and the false-accept rate
         context |= {"keeps_good": round(shown.recall * 10), "lets_bad": round(shown.false_accept_rate * 10)}
     return render(request, "matching/calibration.html", context)
+
+
+def _reliability(payload: dict | None) -> dict:
+    """The served confidence's reliability from the version's stored calibrator (config["confidence"]): its held-out
+    bins as percentages, the bin the plain sentence speaks for, and the held-out ECE in percentage points."""
+    if not payload:
+        return {"calibrated": False}
+    bins = [
+        {
+            "lo": _pct(b["lo"]),
+            "hi": _pct(b["hi"]),
+            "predicted": _pct(b["predicted"]),
+            "observed": _pct(b["observed"]),
+            "n": b["n"],
+            "raw": b["predicted"],
+        }
+        for b in payload.get("reliability") or []
+        if b.get("n")
+    ]
+    pool = [b for b in bins if b["n"] >= SOLID_BIN] or bins
+    said = min(pool, key=lambda b: (abs(b["raw"] - SAID), -b["n"])) if pool else None
+    ece = ((payload.get("metrics") or {}).get("held_out") or {}).get("ece")
+    return {
+        "calibrated": True,
+        "bins": bins,
+        "said": said,
+        "ece_points": round(ece * 100, 1) if ece is not None else None,
+        "n": sum(b["n"] for b in bins),
+    }
+
+
+def _pct(value: float) -> int:
+    return round(value * 100)
 
 
 def _curve_chart(curve: list[dict], threshold: float | None) -> dict | None:
