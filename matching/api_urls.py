@@ -1,10 +1,10 @@
 from django.urls import path
 
-from . import api
+from . import api, normalize_api
 
 urlpatterns = [
     path("search/", api.SearchApi.as_view(), name="api-search"),
-    path("normalize/", api.NormalizeApi.as_view(), name="api-normalize"),
+    path("normalize/", normalize_api.NormalizeApi.as_view(), name="api-normalize"),
     path("vacancies/", api.VacancyListApi.as_view(), name="api-vacancies"),
     path("vacancies/bulk/", api.VacancyBulkUpsertApi.as_view(), name="api-vacancies-bulk"),
     path("vacancies/<int:record_id>/", api.VacancyDetailApi.as_view(), name="api-vacancies-detail"),

@@ -26,6 +26,7 @@ from .feedback import (
     labelled_pairs,
     record_feedback,
 )
+from .filters import SearchFilters
 from .global_calibration import calibrate_global, ensure_global_calibrations
 from .records import (
     MAX_BULK_ROWS,
@@ -39,7 +40,7 @@ from .records import (
     upsert_records,
     validate_record,
 )
-from .search import MAX_K, Match, RuleEffect, SearchFilters, SearchResult, search
+from .search import MAX_K, Match, RuleEffect, SearchResult, search
 from .versions import ensure_base_encoder, ensure_default_encoder, prepare_versions
 
 __all__ = [

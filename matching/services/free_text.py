@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from tenants.models import Tenant
 
 from ..models import CEFR_LEVELS, Kind
-from .search import SearchFilters
+from .filters import SearchFilters
 
 LANGUAGES = {
     "arabic": "ar", "chinese": "zh", "czech": "cs", "danish": "da", "dutch": "nl", "english": "en",
