@@ -4,6 +4,7 @@ import hashlib
 import logging
 import struct
 from collections.abc import Iterable
+from datetime import datetime
 from functools import lru_cache
 
 import numpy as np
@@ -223,10 +224,10 @@ def sweep_unencoded() -> int:
     for tenant in Tenant.objects.filter(active_encoder__isnull=False).select_related("active_encoder"):
         with tenant_scope(tenant.id):
             for kind in Kind:
-                ids = list(
-                    stale_records(tenant=tenant, kind=kind, version=tenant.active_encoder).values_list("pk", flat=True)
+                rows = stale_records(tenant=tenant, kind=kind, version=tenant.active_encoder)
+                ids = _not_queued_by_a_sweep(
+                    tenant_id=tenant.id, kind=kind, rows=list(rows.values_list("pk", "updated_at"))
                 )
-                ids = _not_queued_by_a_sweep(tenant_id=tenant.id, kind=kind, record_ids=ids)
                 queue_encoding(tenant_id=tenant.id, kind=kind, record_ids=ids)
                 queued += len(ids)
     if queued:
@@ -234,20 +235,25 @@ def sweep_unencoded() -> int:
     return queued
 
 
-def _not_queued_by_a_sweep(*, tenant_id: int, kind: Kind, record_ids: list[int]) -> list[int]:
-    """The ids no sweep queued in the last SWEEP_IN_FLIGHT_S, marked as queued now.
+def _not_queued_by_a_sweep(*, tenant_id: int, kind: Kind, rows: list[tuple[int, datetime]]) -> list[int]:
+    """Of (id, updated_at) rows, the ids no sweep queued in the last SWEEP_IN_FLIGHT_S, marked as queued now.
 
     A row stays stale until a worker reaches its task: after an outage one sweep queued 29,472 rows and the next,
     minutes later, queued most of them again (issue 21). The marks expire after the broker's visibility timeout,
     by when a task a dead worker held is back in the queue anyway; then a sweep may offer the row again.
     """
-    keys = {f"sweep:{tenant_id}:{kind.value}:{record_id}": record_id for record_id in record_ids}
+    # The mark names the row's state, not only its id: a row edited since, or a new row that reuses an id (a
+    # restored database, a test run), is a different task and is not held back by an old mark.
+    keys = {
+        f"sweep:{tenant_id}:{kind.value}:{record_id}:{updated_at.timestamp()}": record_id
+        for record_id, updated_at in rows
+    }
     try:
         queued = cache.get_many(list(keys))
         fresh = {key: record_id for key, record_id in keys.items() if key not in queued}
         cache.set_many(dict.fromkeys(fresh, 1), timeout=settings.SWEEP_IN_FLIGHT_S)
     except Exception:  # Redis down: the broker is too, so nothing is queued twice; queue_encoding logs the miss
-        return record_ids
+        return list(keys.values())
     return list(fresh.values())
 
 
