@@ -29,9 +29,9 @@ def test_a_missing_page_is_a_404_in_the_apps_layout_with_its_navigation(acme_adm
     assert 'aria-label="Main"' in page and "Go to the dashboard" in page
 
 
-@pytest.mark.parametrize("code", [400, 403, 404, 500])
+@pytest.mark.parametrize("code", [400, 403, 404, 414, 431, 500])
 def test_every_error_page_has_words_and_a_way_back(code):
-    page = render_to_string(f"{code}.html")  # 500 renders without a request, as Django does
+    page = render_to_string(f"{code}.html")  # 500 renders without a request, as Django does; 414/431 as gunicorn does
     assert f'data-status="{code}"' in page
     assert 'href="/"' in page and "app.css" in page
 
