@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from shortlists.selectors import status_counts
+from shortlists.selectors import pipeline_labels, status_counts
 
 from ..errors import MatchingError
 from ..models import Job, Kind
@@ -32,6 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """What a recruiter acts on first; the engineering figures (encoder, rows encoded) sit in the admins' panel."""
     version = active_encoder_version(tenant=request.tenant)
     week_ago = timezone.now() - timedelta(days=7)
+    labels = pipeline_labels(tenant=request.tenant)
     new = {kind: created_since(tenant=request.tenant, kind=kind, since=week_ago) for kind in Kind}
     context = _progress_context(request) | {
         "encoder": version,
@@ -39,7 +40,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "fit": latest_threshold_fit(tenant=request.tenant),
         "new_vacancies": new[Kind.VACANCIES],
         "new_candidates": new[Kind.CANDIDATES],
-        "shortlist_counts": list(status_counts(tenant=request.tenant).items()),
+        "shortlist_counts": [(s, labels[s], n) for s, n in status_counts(tenant=request.tenant).items()],
         # bounded and cached (see there); None while not cached: the panel then loads itself (no_strong_match_panel)
         "no_strong_match": vacancies_without_strong_match(tenant=request.tenant, search_missing=False),
         "newest_judged": NEWEST_VACANCIES,
