@@ -59,7 +59,7 @@ class PipelineLabelForm(forms.ModelForm):
         labels = pipeline_labels(tenant=self.tenant) | {status: data["label"]}
         for other in labels:
             if other != status and labels[other].casefold() == data["label"].casefold():
-                self.add_error("label", f"“{data['label']}” is already the name of the step {other!r}")
+                self.add_error("label", f"“{data['label']}” is already the name of the step “{other}”")
                 break
         return data
 

@@ -166,7 +166,7 @@ def clean_label(value: object, *, field: str) -> str:
     """One step's name: required, a word or two; `field` names the step (its status key) in the error."""
     label = value.strip() if isinstance(value, str) else value
     if not isinstance(label, str) or not label:
-        raise ShortlistError(f"the name of the step {field!r} is required", field=field)
+        raise ShortlistError(f"the name of the step “{field}” is required", field=field)
     if "\x00" in label:
         raise ShortlistError("a step's name contains a NUL character", field=field)
     if len(label) > MAX_LABEL_CHARS:
@@ -202,7 +202,7 @@ def set_pipeline_labels(*, tenant: Tenant, labels: Mapping[str, object]) -> dict
     failed = {e.field for e in errors}
     for status in wanted:  # the later of two equal names is the one refused
         if status not in failed and (other := label_clash(labels=wanted, status=status)):
-            errors.append(ShortlistError(f"“{wanted[status]}” is already the name of the step {other!r}", field=status))
+            errors.append(ShortlistError(f"“{wanted[status]}” is already the name of the step “{other}”", field=status))
     if errors:
         details = [{"field": e.field, "detail": e.message} for e in errors]
         raise ShortlistError(errors[0].message, field=errors[0].field, errors=details)
