@@ -23,7 +23,7 @@ from gunicorn.workers.gthread import ThreadWorker
 MAX_DRAIN_BYTES = 2 * 1024 * 1024
 MAX_HEAD_BYTES = 64 * 1024
 DRAIN_S = 1.0
-_ACCEPTS_HTML = re.compile(rb"\r\naccept:[^\r\n]*text/html", re.IGNORECASE)
+_ACCEPTS_HTML = re.compile(rb"(?:\A|\r\n)accept:[^\r\n]*text/html", re.IGNORECASE)  # a header at the start too
 
 
 def gunicorn_command(*, bind: str, workers: int = 2, threads: int = 4) -> list[str]:
@@ -35,20 +35,18 @@ def gunicorn_command(*, bind: str, workers: int = 2, threads: int = 4) -> list[s
 
 
 class HeadKeepingRequest(Request):
-    """gunicorn's request parser, keeping the bytes it read so a refusal can still see the request's headers."""
+    """gunicorn's request parser, keeping hold of the buffer it reads the head into, so that a refusal can still see
+    the request's headers. A reference, not a copy: an ordinary request pays one attribute assignment per read."""
 
     def read_into(self, unreader: object, buf: bytearray, stop: bool = False) -> None:
-        before = len(buf)
+        self.__dict__["head_buffer"] = buf  # the request line's buffer, then the headers' (extended in place)
         super().read_into(unreader, buf, stop)
-        seen = self.__dict__.setdefault("seen", bytearray())
-        if len(seen) < MAX_HEAD_BYTES:
-            seen.extend(buf[before:])
 
     def parse(self, unreader: object) -> bytes:
         try:
             return super().parse(unreader)
         except (LimitRequestLine, LimitRequestHeaders) as exc:
-            exc.seen = bytes(self.__dict__.get("seen", b""))
+            exc.seen = bytes(self.__dict__.get("head_buffer", b""))
             raise
 
 
