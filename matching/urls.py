@@ -8,6 +8,7 @@ register_converter(KindConverter, "kind")
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("progress/", views.progress_panel, name="progress"),
+    path("no-strong-match/", views.no_strong_match_panel, name="no-strong-match"),
     path("jobs/<int:job_id>/", views.job_detail, name="job"),
     path("import/", views.import_csv_page, name="import"),
     path("search/", views.free_text_search, name="search"),

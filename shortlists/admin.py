@@ -5,8 +5,9 @@ from jobmatch_site.admin_forms import add_domain_error
 from tenants.admin_scoping import TenantScopedAdmin
 
 from .errors import ShortlistError
-from .models import ShortlistEntry
-from .services import clean_note
+from .models import PipelineLabel, ShortlistEntry
+from .selectors import pipeline_labels
+from .services import clean_label, clean_note
 
 
 class ShortlistEntryForm(forms.ModelForm):
@@ -29,6 +30,52 @@ class ShortlistEntryAdmin(TenantScopedAdmin):
     list_select_related = ("vacancy", "candidate", "added_by")
     raw_id_fields = ("vacancy", "candidate")
     readonly_fields = ("added_by", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
+        if not change:
+            obj.tenant = request.tenant  # the tenant never comes from the form
+        super().save_model(request, obj, form, change)
+
+
+class PipelineLabelForm(forms.ModelForm):
+    """The settings page's checks (not empty, a word or two, not another step's name), said on the field."""
+
+    tenant = None  # set per request by PipelineLabelAdmin.get_form
+
+    class Meta:
+        model = PipelineLabel
+        fields = ("status", "label")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        status, label = data.get("status"), data.get("label")
+        if not status or label is None:
+            return data
+        try:
+            data["label"] = clean_label(label, field=status)
+        except ShortlistError as exc:
+            self.add_error("label", exc.message)
+            return data
+        labels = pipeline_labels(tenant=self.tenant) | {status: data["label"]}
+        for other in labels:
+            if other != status and labels[other].casefold() == data["label"].casefold():
+                self.add_error("label", f"“{data['label']}” is already the name of the step “{other}”")
+                break
+        return data
+
+
+@admin.register(PipelineLabel)
+class PipelineLabelAdmin(TenantScopedAdmin):
+    """A tenant admin's names for their pipeline's steps (also on the app's settings page, /settings/pipeline/)."""
+
+    form = PipelineLabelForm
+    list_display = ("status", "label", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):  # noqa: ANN001, ANN201
+        form = super().get_form(request, obj, change, **kwargs)
+        form.tenant = obj.tenant if obj is not None else request.tenant
+        return form
 
     def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
         if not change:

@@ -11,7 +11,7 @@ from matching.selectors import get_record
 
 from .errors import ShortlistError
 from .models import ShortlistEntry
-from .selectors import get_entry, list_entries
+from .selectors import get_entry, list_entries, pipeline_labels
 from .services import MAX_NOTE_CHARS, add_to_shortlist, clean_status, delete_entry, update_entry
 
 MAX_LISTED = 1000
@@ -22,9 +22,18 @@ class EntryOut(serializers.Serializer):
     vacancy_id = serializers.IntegerField()
     candidate_id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=ShortlistEntry.Status.values)
+    status_label = serializers.SerializerMethodField(help_text="the team's name for the status (settings/pipeline)")
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_status_label(self, entry: ShortlistEntry) -> str:
+        labels = self.context.get("labels") or pipeline_labels(tenant=entry.tenant)
+        return labels[entry.status]
+
+
+def _out(request: Request, rows: object, *, many: bool = False) -> dict:
+    return EntryOut(rows, many=many, context={"labels": pipeline_labels(tenant=request.tenant)}).data
 
 
 class ShortlistListApi(APIView):
@@ -43,7 +52,7 @@ class ShortlistListApi(APIView):
         if vacancy_id is not None:
             vacancy_id = get_record(tenant=request.tenant, kind=Kind.VACANCIES, record_id=_int(vacancy_id)).pk
         rows = list_entries(tenant=request.tenant, vacancy_id=vacancy_id, status=wanted)[:MAX_LISTED]
-        return Response(EntryOut(rows, many=True).data)
+        return Response(_out(request, rows, many=True))
 
     @api_schema(request=Body, responses={201: EntryOut, 200: EntryOut}, errors=(404,))
     def post(self, request: Request) -> Response:
@@ -56,7 +65,7 @@ class ShortlistListApi(APIView):
             tenant=request.tenant, vacancy=vacancy, candidate_ids=[candidate.pk], status=body["status"],
             note=body["note"], user=request.user,
         )  # fmt: skip
-        return Response(EntryOut(entry).data, status=status.HTTP_200_OK if before else status.HTTP_201_CREATED)
+        return Response(_out(request, entry), status=status.HTTP_200_OK if before else status.HTTP_201_CREATED)
 
 
 class ShortlistDetailApi(APIView):
@@ -66,13 +75,13 @@ class ShortlistDetailApi(APIView):
 
     @api_schema(responses={200: EntryOut}, errors=(404,))
     def get(self, request: Request, entry_id: int) -> Response:
-        return Response(EntryOut(get_entry(tenant=request.tenant, entry_id=entry_id)).data)
+        return Response(_out(request, get_entry(tenant=request.tenant, entry_id=entry_id)))
 
     @api_schema(request=Patch, responses={200: EntryOut}, errors=(404,))
     def patch(self, request: Request, entry_id: int) -> Response:
         entry = get_entry(tenant=request.tenant, entry_id=entry_id)
         body = validated(self.Patch, request.data)
-        return Response(EntryOut(update_entry(tenant=request.tenant, entry=entry, data=dict(body))).data)
+        return Response(_out(request, update_entry(tenant=request.tenant, entry=entry, data=dict(body))))
 
     @api_schema(responses={204: None}, errors=(404,))
     def delete(self, request: Request, entry_id: int) -> Response:

@@ -31,3 +31,18 @@ class ShortlistEntry(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.vacancy_id} / {self.candidate_id}: {self.status}"
+
+
+class PipelineLabel(TenantOwned):
+    """A team's own word for one step of the pipeline; the step's key stays what the API, filters and exports use.
+    A step without a row reads its default (ShortlistEntry.Status's label)."""
+
+    status = models.CharField(max_length=16, choices=ShortlistEntry.Status.choices)
+    label = models.CharField(max_length=40)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "status"], name="pipelinelabel_one_per_status")]
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.label}"

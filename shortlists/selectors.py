@@ -1,4 +1,4 @@
-"""Reading shortlists: a vacancy's entries, one entry, the team's counts by status."""
+"""Reading shortlists: a vacancy's entries, one entry, the team's counts by status, the team's step labels."""
 
 from django.db.models import Count, QuerySet
 
@@ -6,16 +6,17 @@ from matching.models import Vacancy
 from tenants.models import Tenant
 
 from .errors import ShortlistError
-from .models import ShortlistEntry
+from .models import PipelineLabel, ShortlistEntry
 
 
-def shortlist_of(*, tenant: Tenant, vacancy: Vacancy, status: str = "") -> QuerySet[ShortlistEntry]:
-    """The vacancy's entries, pipeline order then newest first."""
+def shortlist_of(*, tenant: Tenant, vacancy: Vacancy, status: str = "") -> list[ShortlistEntry]:
+    """The vacancy's entries, pipeline order then newest first, each with the team's `status_label`."""
     rows = ShortlistEntry.objects.filter(tenant=tenant, vacancy=vacancy).select_related("candidate", "added_by")
     if status:
         rows = rows.filter(status=status)
     order = list(ShortlistEntry.Status.values)
-    return sorted(rows, key=lambda e: (order.index(e.status), -e.updated_at.timestamp()))
+    ordered = sorted(rows, key=lambda e: (order.index(e.status), -e.updated_at.timestamp()))
+    return with_labels(tenant=tenant, entries=ordered)
 
 
 def get_entry(*, tenant: Tenant, entry_id: int) -> ShortlistEntry:
@@ -47,4 +48,23 @@ def status_counts(*, tenant: Tenant) -> dict[str, int]:
 def shortlists_of_candidate(*, tenant: Tenant, candidate_id: int) -> list[ShortlistEntry]:
     """The shortlists a candidate is on, newest change first, for the candidate's page."""
     rows = ShortlistEntry.objects.filter(tenant=tenant, candidate_id=candidate_id).select_related("vacancy")
-    return list(rows.order_by("-updated_at"))
+    return with_labels(tenant=tenant, entries=list(rows.order_by("-updated_at")))
+
+
+def pipeline_labels(*, tenant: Tenant) -> dict[str, str]:
+    """status key -> the team's word for it, every step in pipeline order (the default where the team has none)."""
+    own = dict(PipelineLabel.objects.filter(tenant=tenant).values_list("status", "label"))
+    return {value: own.get(value, default) for value, default in ShortlistEntry.Status.choices}
+
+
+def pipeline_choices(*, tenant: Tenant) -> list[tuple[str, str]]:
+    """(key, the team's label) per step, in pipeline order: what a status picker offers."""
+    return list(pipeline_labels(tenant=tenant).items())
+
+
+def with_labels(*, tenant: Tenant, entries: list[ShortlistEntry]) -> list[ShortlistEntry]:
+    """The entries, each with `status_label`: the team's word for its status, for pages and exports."""
+    labels = pipeline_labels(tenant=tenant)
+    for entry in entries:
+        entry.status_label = labels[entry.status]
+    return entries

@@ -1,8 +1,9 @@
-"""Shortlists: add candidates to a vacancy's shortlist, move them through the pipeline, note, remove, export."""
+"""Shortlists: add candidates to a vacancy's shortlist, move them through the pipeline, note, remove, export; the
+team's own words for the pipeline's steps."""
 
 import csv
 import io
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from django.db import transaction
 
@@ -11,13 +12,15 @@ from matching.models import Candidate, Vacancy
 from tenants.models import Tenant
 
 from .errors import ShortlistError
-from .models import ShortlistEntry
+from .models import PipelineLabel, ShortlistEntry
+from .selectors import pipeline_labels
 
 MAX_NOTE_CHARS = 2000
+MAX_LABEL_CHARS = 40  # a step's name sits in a select and a tab row: a word or two
 MAX_BULK = 200  # a match list shows at most the API's maximum k; more in one request is a mistake
 EXPORT_COLUMNS = [
     "vacancy_external_id", "vacancy_title", "candidate_external_id", "candidate_title", "display_name", "contact",
-    "status", "note", "added_by", "updated_at",
+    "status", "status_label", "note", "added_by", "updated_at",
 ]  # fmt: skip
 
 
@@ -134,6 +137,7 @@ def export_shortlist_csv(*, tenant: Tenant, vacancy: Vacancy, entries: list[Shor
     """The shortlist as CSV, contact details included: what a recruiter takes to the hiring manager."""
     if vacancy.tenant_id != tenant.id:
         raise ShortlistError("vacancy not found", status=404)
+    labels = pipeline_labels(tenant=tenant)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
@@ -149,9 +153,63 @@ def export_shortlist_csv(*, tenant: Tenant, vacancy: Vacancy, entries: list[Shor
                 getattr(person, "display_name", ""),
                 getattr(person, "contact", ""),
                 e.status,
+                labels[e.status],
                 e.note,
                 e.added_by.username if e.added_by else "",
                 e.updated_at.isoformat(),
             ]  # fmt: skip
         )
     return out.getvalue()
+
+
+def clean_label(value: object, *, field: str) -> str:
+    """One step's name: required, a word or two; `field` names the step (its status key) in the error."""
+    label = value.strip() if isinstance(value, str) else value
+    if not isinstance(label, str) or not label:
+        raise ShortlistError(f"the name of the step “{field}” is required", field=field)
+    if "\x00" in label:
+        raise ShortlistError("a step's name contains a NUL character", field=field)
+    if len(label) > MAX_LABEL_CHARS:
+        raise ShortlistError(
+            f"a step's name takes up to {MAX_LABEL_CHARS} characters ({len(label)} given)", field=field
+        )
+    return label
+
+
+def label_clash(*, labels: Mapping[str, str], status: str) -> str | None:
+    """The step before `status` (pipeline order) that has the same name, case aside, if any."""
+    mine = labels[status].casefold()
+    for other, label in labels.items():
+        if other == status:
+            return None
+        if label.casefold() == mine:
+            return other
+    return None
+
+
+@transaction.atomic
+def set_pipeline_labels(*, tenant: Tenant, labels: Mapping[str, object]) -> dict[str, str]:
+    """Rename the team's pipeline steps (status key -> label); steps left out keep theirs. Every bad label is named
+    at once (field: the status key) and then nothing is saved. A label equal to the default stores no row."""
+    if unknown := sorted(set(labels) - set(ShortlistEntry.Status.values)):
+        raise ShortlistError(f"unknown pipeline step {unknown[0]!r}", field=unknown[0])
+    wanted, errors = pipeline_labels(tenant=tenant), []
+    for status, raw in labels.items():
+        try:
+            wanted[status] = clean_label(raw, field=status)
+        except ShortlistError as exc:
+            errors.append(exc)
+    failed = {e.field for e in errors}
+    for status in wanted:  # the later of two equal names is the one refused
+        if status not in failed and (other := label_clash(labels=wanted, status=status)):
+            errors.append(ShortlistError(f"“{wanted[status]}” is already the name of the step “{other}”", field=status))
+    if errors:
+        details = [{"field": e.field, "detail": e.message} for e in errors]
+        raise ShortlistError(errors[0].message, field=errors[0].field, errors=details)
+    defaults = dict(ShortlistEntry.Status.choices)
+    for status, label in wanted.items():
+        if label == defaults[status]:
+            PipelineLabel.objects.filter(tenant=tenant, status=status).delete()
+        else:
+            PipelineLabel.objects.update_or_create(tenant=tenant, status=status, defaults={"label": label})
+    return wanted

@@ -1,4 +1,5 @@
-"""A vacancy's shortlist: the pipeline, a note per candidate, bulk actions from the match list, CSV export."""
+"""A vacancy's shortlist: the pipeline, a note per candidate, bulk actions from the match list, CSV export; the
+tenant admin's names for the pipeline's steps."""
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,9 +11,17 @@ from matching.models import Kind
 from matching.views.common import record_or_404, tenant_page
 
 from .errors import ShortlistError
+from .forms import PipelineLabelsForm
 from .models import ShortlistEntry
-from .selectors import get_entry, shortlist_of
-from .services import add_to_shortlist, export_shortlist_csv, move_on_shortlist, remove_from_shortlist, update_entry
+from .selectors import get_entry, pipeline_choices, pipeline_labels, shortlist_of, with_labels
+from .services import (
+    add_to_shortlist,
+    export_shortlist_csv,
+    move_on_shortlist,
+    remove_from_shortlist,
+    set_pipeline_labels,
+    update_entry,
+)
 
 STATUSES = ShortlistEntry.Status
 
@@ -25,9 +34,10 @@ def shortlist_page(request: HttpRequest, vacancy_id: int) -> HttpResponse:
     counts = {s: 0 for s in STATUSES.values}
     for entry in shortlist_of(tenant=request.tenant, vacancy=vacancy):
         counts[entry.status] += 1
-    pipeline = [(value, label, counts[value]) for value, label in STATUSES.choices]
-    context = {"vacancy": vacancy, "entries": entries, "statuses": STATUSES.choices, "pipeline": pipeline}
-    context["status"] = status
+    choices = pipeline_choices(tenant=request.tenant)
+    pipeline = [(value, label, counts[value]) for value, label in choices]
+    context = {"vacancy": vacancy, "entries": entries, "statuses": choices, "pipeline": pipeline}
+    context |= {"status": status, "status_label": dict(choices).get(status, "")}
     return render(request, "shortlists/shortlist.html", context)
 
 
@@ -65,7 +75,7 @@ def shortlist_bulk(request: HttpRequest, vacancy_id: int) -> HttpResponse:
         elif action == "move":
             status = request.POST.get("status", "")
             moved = move_on_shortlist(tenant=request.tenant, vacancy=vacancy, candidate_ids=ids, status=status)
-            messages.success(request, f"{_n(moved)} moved to {status}.")
+            messages.success(request, f"{_n(moved)} moved to {pipeline_labels(tenant=request.tenant)[status]}.")
         elif action == "remove":
             removed = remove_from_shortlist(tenant=request.tenant, vacancy=vacancy, candidate_ids=ids)
             messages.success(request, f"{_n(removed)} removed from the shortlist.")
@@ -106,7 +116,9 @@ def shortlist_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
         if error:
             messages.error(request, error.message)
         return redirect("shortlist", vacancy_id=entry.vacancy_id)
-    context = {"entry": entry, "statuses": STATUSES.choices, "error": error, "saved": error is None}
+    with_labels(tenant=request.tenant, entries=[entry])
+    context = {"entry": entry, "statuses": pipeline_choices(tenant=request.tenant), "error": error}
+    context["saved"] = error is None
     return render(request, "shortlists/_entry.html", context, status=400 if error else 200)
 
 
@@ -121,3 +133,22 @@ def shortlist_csv(request: HttpRequest, vacancy_id: int) -> HttpResponse:
         content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="shortlist-{name}.csv"'},
     )
+
+
+@tenant_page
+def pipeline_labels_page(request: HttpRequest) -> HttpResponse:
+    """The team's names for the pipeline's steps: tenant admins only (the keys stay; pages and exports show these)."""
+    if request.tenant_role != "admin":
+        return render(request, "403.html", status=403)
+    current = pipeline_labels(tenant=request.tenant)
+    initial = {f"label_{status}": label for status, label in current.items()}
+    form = PipelineLabelsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            set_pipeline_labels(tenant=request.tenant, labels=form.labels())
+        except ShortlistError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, "Saved: pages and exports now use these names.")
+            return redirect("pipeline-labels")
+    return render(request, "shortlists/pipeline_labels.html", {"form": form})

@@ -26,7 +26,8 @@ class ImportReport:
     rows: int = 0
     created: int = 0
     updated: int = 0
-    errors: list[dict] = field(default_factory=list)  # {"line": n, "field": ..., "detail": ...}
+    refused: int = 0  # rows refused; a row may have several errors
+    errors: list[dict] = field(default_factory=list)  # {"line": n, "field": ..., "detail": ...}, every one of a row
 
 
 def _decode(raw: bytes) -> str:
@@ -68,13 +69,17 @@ def import_csv(
         for row in reader:
             report.rows += 1
             if None in row or None in row.values():
+                report.refused += 1
                 report.errors.append({"line": reader.line_num, "field": None, "detail": "wrong number of columns"})
                 continue
             data = _row_to_data(row, kind)
             try:
                 external_id = clean_record(data, kind=kind).external_id
-            except MatchingError as exc:
-                report.errors.append({"line": reader.line_num, "field": exc.field, "detail": exc.message})
+            except MatchingError as exc:  # every bad field of the row, as a form shows them, not the first only
+                report.refused += 1
+                found = exc.errors or [{"field": exc.field, "detail": exc.message}]
+                line = reader.line_num
+                report.errors.extend({"line": line, "field": e["field"], "detail": e["detail"]} for e in found)
                 continue
             valid.pop(external_id, None)  # a later row of the same external_id wins, as a second import would
             valid[external_id] = (reader.line_num, data)
@@ -141,11 +146,14 @@ def run_import_job(*, tenant: Tenant, job: Job) -> Job:
         "rows": report.rows,
         "created": report.created,
         "updated": report.updated,
+        "refused": report.refused,
         "n_errors": len(report.errors),
         "errors": report.errors[:MAX_REPORTED_ERRORS],
     }
     job.total = job.done = report.rows  # every row read counts, the refused ones too ("7 of 7 rows")
-    bad = f", {len(report.errors)} rows refused" if report.errors else ""
+    rows = "row" if report.refused == 1 else "rows"
+    problems = f"{len(report.errors)} problem{'s' if len(report.errors) != 1 else ''}"
+    bad = f", {report.refused} {rows} refused ({problems})" if report.errors else ""
     return _finish(job, Job.Status.DONE, f"{report.created} created, {report.updated} updated{bad}")
 
 

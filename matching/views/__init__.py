@@ -1,5 +1,5 @@
 from .calibration import calibration_page, calibration_refit
-from .dashboard import dashboard, job_detail, progress_panel
+from .dashboard import dashboard, job_detail, no_strong_match_panel, progress_panel
 from .records import (
     feedback,
     import_csv_page,
@@ -21,6 +21,7 @@ __all__ = [
     "free_text_search",
     "import_csv_page",
     "job_detail",
+    "no_strong_match_panel",
     "progress_panel",
     "record_create",
     "record_delete",

@@ -6,12 +6,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from shortlists.selectors import status_counts
+from shortlists.selectors import pipeline_labels, status_counts
 
 from ..errors import MatchingError
 from ..models import Job, Kind
 from ..selectors import created_since, get_job, latest_threshold_fit, recent_jobs
 from ..services import active_encoder_version, encoded_counts, threshold_for
+from ..services.no_strong_match import NEWEST_VACANCIES, vacancies_without_strong_match
 from .common import tenant_page
 
 RECENT_JOBS = 8
@@ -31,6 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """What a recruiter acts on first; the engineering figures (encoder, rows encoded) sit in the admins' panel."""
     version = active_encoder_version(tenant=request.tenant)
     week_ago = timezone.now() - timedelta(days=7)
+    labels = pipeline_labels(tenant=request.tenant)
     new = {kind: created_since(tenant=request.tenant, kind=kind, since=week_ago) for kind in Kind}
     context = _progress_context(request) | {
         "encoder": version,
@@ -38,9 +40,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "fit": latest_threshold_fit(tenant=request.tenant),
         "new_vacancies": new[Kind.VACANCIES],
         "new_candidates": new[Kind.CANDIDATES],
-        "shortlist_counts": list(status_counts(tenant=request.tenant).items()),
+        "shortlist_counts": [(s, labels[s], n) for s, n in status_counts(tenant=request.tenant).items()],
+        # bounded and cached (see there); None while not cached: the panel then loads itself (no_strong_match_panel)
+        "no_strong_match": vacancies_without_strong_match(tenant=request.tenant, search_missing=False),
+        "newest_judged": NEWEST_VACANCIES,
     }
     return render(request, "matching/dashboard.html", context)
+
+
+@tenant_page
+def no_strong_match_panel(request: HttpRequest) -> HttpResponse:
+    """The "no strong match" panel, judged now where the cache lacks an answer (at most NEWEST_VACANCIES searches)."""
+    context = {"no_strong_match": vacancies_without_strong_match(tenant=request.tenant)}
+    template = "matching/_no_strong_match.html" if request.htmx else "matching/no_strong_match.html"
+    return render(request, template, context | {"newest_judged": NEWEST_VACANCIES})
 
 
 @tenant_page

@@ -10,8 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from jobmatch_site.errors import DomainError
-from shortlists.models import ShortlistEntry
-from shortlists.selectors import shortlists_of_candidate, statuses_of
+from shortlists.selectors import pipeline_choices, pipeline_labels, shortlists_of_candidate, statuses_of
 from shortlists.services import add_to_shortlist
 
 from ..errors import MatchingError
@@ -147,14 +146,16 @@ def _matches_context(request: HttpRequest, kind: Kind, record: Record) -> dict:
     context["has_more"] = len(hits) == k and k < MAX_K
     if kind is Kind.VACANCIES:  # the vacancy's match list: select candidates for its shortlist, see who is on it
         hits = with_shortlist(request, record, hits)
-        context |= {"select": True, "statuses": ShortlistEntry.Status.choices}
+        context |= {"select": True, "statuses": pipeline_choices(tenant=request.tenant)}
     return context | {"result": result, "hits": hits}
 
 
 def with_shortlist(request: HttpRequest, vacancy: Record, hits: list[dict]) -> list[dict]:
-    """Each hit with its candidate's status on the vacancy's shortlist (None when not on it)."""
+    """Each hit with its candidate's status on the vacancy's shortlist (None when not on it), and its team label."""
     on_list = statuses_of(tenant=request.tenant, vacancy=vacancy, candidate_ids=[h["candidate_id"] for h in hits])
-    return [hit | {"shortlist": on_list.get(hit["candidate_id"])} for hit in hits]
+    labels = pipeline_labels(tenant=request.tenant)
+    statuses = [on_list.get(hit["candidate_id"]) for hit in hits]
+    return [hit | {"shortlist": s, "shortlist_label": labels.get(s)} for hit, s in zip(hits, statuses, strict=True)]
 
 
 def _km(a: Record, b: Record) -> float | None:

@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from shortlists.models import ShortlistEntry
+from shortlists.selectors import pipeline_choices
 
 from ..errors import MatchingError
 from ..forms import FilterForm, FreeTextForm
@@ -44,7 +44,7 @@ def free_text_search(request: HttpRequest) -> HttpResponse:
         context["result"] = result
         if for_vacancy is not None:  # searching for a vacancy: its results can be marked and shortlisted
             hits = _for_vacancy(request, for_vacancy, result.matches)
-            context |= {"hits": hits, "for_vacancy": for_vacancy, "statuses": ShortlistEntry.Status.choices}
+            context |= {"hits": hits, "for_vacancy": for_vacancy, "statuses": pipeline_choices(tenant=request.tenant)}
     context |= {"parsed": parsed, "kind": kind}
     return render(request, "matching/search.html", context)
 

@@ -1,4 +1,5 @@
-"""Through the real gunicorn `serve` runs: an over-long URL or header answers the API's JSON error shape."""
+"""Through the real gunicorn `serve` runs: an over-long URL or header answers the API's JSON error shape, and a
+browser (Accept: text/html) the app's styled page with a way back."""
 
 import http.client
 import json
@@ -35,11 +36,36 @@ def server(django_db_setup) -> tuple[str, int]:
         process.wait(timeout=30)
 
 
-def _get(server: tuple[str, int], path: str, **headers: str) -> tuple[int, str, dict]:
+def _raw_get(server: tuple[str, int], path: str, **headers: str) -> tuple[int, str, bytes]:
     connection = http.client.HTTPConnection(*server, timeout=30)
     connection.request("GET", path, headers=headers)
     response = connection.getresponse()
-    return response.status, response.getheader("Content-Type"), json.loads(response.read())
+    return response.status, response.getheader("Content-Type"), response.read()
+
+
+def _get(server: tuple[str, int], path: str, **headers: str) -> tuple[int, str, dict]:
+    status, content_type, body = _raw_get(server, path, **headers)
+    return status, content_type, json.loads(body)
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+# 5,000 characters: the headers arrive with the refused line; 100,000: they are read off the socket after it.
+@pytest.mark.parametrize("length", [5_000, 100_000])
+def test_a_browser_gets_a_styled_414_page_with_a_way_back(server, length):
+    status, content_type, body = _raw_get(server, "/search/?q=" + "x" * length, Accept=BROWSER_ACCEPT)
+    page = body.decode()
+    assert (status, content_type) == (414, "text/html; charset=utf-8")
+    assert 'data-status="414"' in page and "app.css" in page
+    assert "This link is too long" in page and "search form" in page
+    assert 'href="/search/"' in page and 'href="/"' in page
+
+
+def test_a_browser_gets_a_styled_431_page(server):
+    status, content_type, body = _raw_get(server, "/", Accept=BROWSER_ACCEPT, Cookie="x=" + "y" * 10_000)
+    assert (status, content_type) == (431, "text/html; charset=utf-8")
+    assert 'data-status="431"' in body.decode() and "cookies" in body.decode()
 
 
 def test_an_over_long_url_is_a_json_414(server):

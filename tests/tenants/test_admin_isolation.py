@@ -9,7 +9,7 @@ from django.db import models
 from matching.models import Feedback, Kind
 from matching.services import record_feedback
 from rules.services import Actor, create_rule
-from shortlists.services import add_to_shortlist
+from shortlists.services import add_to_shortlist, set_pipeline_labels
 from tenants.admin_scoping import ScopedRelationsAdmin
 from tenants.models import ApiKey, Tenant
 from tenants.scoping import TenantOwned, tenant_scope
@@ -30,6 +30,7 @@ def _twin_data(tenant: Tenant, user: User, prefix: str) -> None:
         key, _ = create_api_key(tenant=tenant, name=f"{prefix} key", created_by=user)
         record_feedback(tenant=tenant, vacancy=job, candidate=person, good=True, user=user, api_key=key)
         add_to_shortlist(tenant=tenant, vacancy=job, candidate_ids=[person.pk], note=f"{prefix} note", user=user)
+        set_pipeline_labels(tenant=tenant, labels={"hired": f"{prefix} hired"})
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
 """The recruiter's dashboard and the calibration page in plain words (#18): what is new this week, shortlists by
-status, recent imports; the encoder and encoded rows only in the admins' panel; the line explained "of 10"."""
+status, recent imports; the encoder and encoded rows only in the admins' panel; the line explained "of 10";
+the vacancies with no strong match."""
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from matching.models import GlobalCalibration
 from shortlists.services import add_to_shortlist
@@ -59,3 +62,41 @@ def test_calibration_says_what_the_line_does_out_of_ten_and_how_many_marks_are_m
 def test_a_refit_with_too_few_marks_says_it_changes_nothing(acme, acme_admin, calibrated):
     page = acme_admin.post("/calibration/refit/", follow=True).content.decode()
     assert "will change nothing yet" in page and "at least 50 of each" in page
+
+
+def _no_strong_match_section(page: str) -> str:
+    start = page.index('id="no-strong-match"')
+    return page[start : page.index("</section>", start)]
+
+
+def _panel(client: Client) -> str:
+    return _no_strong_match_section(client.get("/no-strong-match/", HTTP_HX_REQUEST="true").content.decode())
+
+
+def test_the_dashboard_lists_the_vacancies_with_no_strong_match_each_linking_to_its_matches(
+    acme, recruiter, calibrated
+):
+    python = vacancy(acme, "Python developer", external_id="V-PY")
+    welder = vacancy(acme, "Underwater welder", external_id="V-WELD")
+    candidate(acme, "Python developer")
+    first = _no_strong_match_section(recruiter.get("/").content.decode())
+    assert 'hx-get="/no-strong-match/" hx-trigger="load"' in first  # not judged yet: the page does not wait on it
+    section = _panel(recruiter)
+    assert f'href="/vacancies/{welder.pk}/"' in section and "Underwater welder" in section
+    assert f'href="/vacancies/{python.pk}/"' not in section
+    assert "Underwater welder" in _no_strong_match_section(recruiter.get("/").content.decode())  # now cached
+
+
+def test_no_strong_match_is_not_searched_again_on_the_next_load_until_the_candidates_change(
+    acme, recruiter, calibrated
+):
+    welder = vacancy(acme, "Underwater welder", external_id="V-WELD")
+    candidate(acme, "Python developer")
+    assert "Underwater welder" in _panel(recruiter)
+    with CaptureQueriesContext(connection) as queries:
+        again = recruiter.get("/").content.decode()
+    assert "Underwater welder" in _no_strong_match_section(again)
+    assert not [q["sql"] for q in queries if "<=>" in q["sql"]]  # no nearest-neighbour query: it was cached
+    candidate(acme, "Underwater welder")  # a new candidate invalidates it: now the welder has a match
+    assert "hx-get" in _no_strong_match_section(recruiter.get("/").content.decode())
+    assert f'href="/vacancies/{welder.pk}/"' not in _panel(recruiter)

@@ -29,9 +29,9 @@ def test_a_missing_page_is_a_404_in_the_apps_layout_with_its_navigation(acme_adm
     assert 'aria-label="Main"' in page and "Go to the dashboard" in page
 
 
-@pytest.mark.parametrize("code", [400, 403, 404, 500])
+@pytest.mark.parametrize("code", [400, 403, 404, 414, 431, 500])
 def test_every_error_page_has_words_and_a_way_back(code):
-    page = render_to_string(f"{code}.html")  # 500 renders without a request, as Django does
+    page = render_to_string(f"{code}.html")  # 500 renders without a request, as Django does; 414/431 as gunicorn does
     assert f'data-status="{code}"' in page
     assert 'href="/"' in page and "app.css" in page
 
@@ -99,3 +99,21 @@ def test_an_expired_form_is_a_styled_403_with_a_way_back(acme_admin):
     strict.cookies = acme_admin.cookies
     response = strict.post("/vacancies/new/", {"title": "x"})
     assert response.status_code == 403 and 'data-reason="csrf"' in response.content.decode()
+
+
+CSV_THREE_WRONG = b"""external_id,title,country,latitude,longitude,languages
+C-1,Nurse,DE,52.5,13.4,de:C1
+C-2,,Germanyy,52.5,13.4,german:B2
+"""
+
+
+def test_an_import_reports_every_error_of_a_row_at_once(acme, acme_admin, celery_worker):
+    with tenant_scope(acme.id):
+        job = start_import(tenant=acme, kind=Kind.CANDIDATES, raw=CSV_THREE_WRONG, filename="three.csv")
+        job = run_import_job(tenant=acme, job=Job.objects.get(pk=job.pk))
+    fields = [(e["line"], e["field"]) for e in job.params["errors"]]
+    assert sorted(fields) == [(3, "country"), (3, "languages"), (3, "title")]
+    assert (job.params["created"], job.params["refused"], job.params["n_errors"]) == (1, 1, 3)
+    assert job.message == "1 created, 0 updated, 1 row refused (3 problems)"
+    page = acme_admin.get(f"/jobs/{job.pk}/").content.decode()
+    assert "1 refused" in page and page.count("<td>3</td>") == 3

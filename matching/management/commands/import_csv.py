@@ -35,6 +35,6 @@ class Command(BaseCommand):
             self.stderr.write(f"line {error['line']}: {error['field'] or 'row'}: {error['detail']}")
         self.stdout.write(
             f"{report.rows} rows read: {report.created} created, {report.updated} updated, "
-            f"{report.rows - report.created - report.updated - len(report.errors)} unchanged, "
-            f"{len(report.errors)} rejected"
+            f"{report.rows - report.created - report.updated - report.refused} unchanged, "
+            f"{report.refused} rejected"
         )

@@ -72,3 +72,122 @@ document.addEventListener("input", (event) => {
   });
   document.getElementById("map-found").textContent = words ? `${found} of ${dots.length} dots match “${words}”` : "";
 });
+
+// Select a region of the talent map and list its rows. With the mouse (or a pen), drag a rectangle over the map;
+// from the keyboard (or on a phone), pick a group and/or type a title, then "List these rows". The list shows the
+// dots that are shown (legend), match the title (if one is typed), are of the picked group and inside the region.
+const MAX_LISTED = 300;
+const SVG_NS = "http://www.w3.org/2000/svg";
+let drag = null;
+
+const mapDots = () => [...document.querySelectorAll("svg.map a")];
+const atSvg = (svg, event) => new DOMPoint(event.clientX, event.clientY).matrixTransform(svg.getScreenCTM().inverse());
+
+function shownDots() {
+  const svg = document.querySelector("svg.map");
+  const words = (document.getElementById("map-find") || {}).value?.trim() || "";
+  const group = (document.getElementById("map-group") || {}).value || "";
+  const region = svg && svg.querySelector("rect.map-box");
+  return mapDots().filter((a) => a.style.display !== "none" && (!words || a.classList.contains("found"))
+    && (!group || a.dataset.group === group) && (!region || a.classList.contains("picked")));
+}
+
+function listRows({ focus = true } = {}) {
+  const section = document.getElementById("map-rows");
+  if (!section) return;
+  const dots = shownDots();
+  const region = document.querySelector("svg.map rect.map-box");
+  const list = section.querySelector("ol");
+  list.replaceChildren(...dots.slice(0, MAX_LISTED).map((a) => {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = a.getAttribute("href");
+    link.textContent = a.getAttribute("aria-label");
+    const about = document.createElement("span");
+    about.className = "muted";
+    about.textContent = ` ${a.dataset.externalId} · ${a.dataset.occupation}`;
+    item.append(link, about);
+    return item;
+  }));
+  const more = document.getElementById("map-rows-more");
+  more.hidden = dots.length <= MAX_LISTED;
+  more.textContent = `The first ${MAX_LISTED} are listed: select a smaller region to see the rest.`;
+  const n = dots.length;
+  section.querySelector("h2").textContent = `${n} row${n === 1 ? "" : "s"}${region ? " in the selected region" : " shown"}`;
+  section.hidden = false;
+  document.getElementById("map-clear").hidden = false;
+  if (focus) section.querySelector("h2").focus();
+}
+
+function clearSelection() {
+  document.querySelectorAll("svg.map rect.map-box").forEach((box) => box.remove());
+  mapDots().forEach((a) => a.classList.remove("picked"));
+  document.querySelector("svg.map")?.classList.remove("picking");
+  const group = document.getElementById("map-group");
+  if (group) group.value = "";
+  mapDots().forEach((a) => a.classList.remove("off-group"));
+  document.getElementById("map-rows").hidden = true;
+  document.getElementById("map-clear").hidden = true;
+}
+
+document.addEventListener("click", (event) => {
+  if (event.target.id === "map-list") listRows();
+  if (event.target.id === "map-clear") {
+    clearSelection();
+    document.getElementById("map-list").focus();
+  }
+});
+
+document.addEventListener("change", (event) => {
+  if (event.target.id !== "map-group") return;
+  const group = event.target.value;
+  mapDots().forEach((a) => a.classList.toggle("off-group", group !== "" && a.dataset.group !== group));
+});
+
+document.addEventListener("dragstart", (event) => {
+  if (event.target.closest && event.target.closest("svg.map")) event.preventDefault(); // a dot is not dragged away
+});
+
+document.addEventListener("pointerdown", (event) => {
+  const svg = event.target.closest && event.target.closest("svg.map");
+  if (!svg || event.button !== 0 || event.pointerType === "touch") return; // touch scrolls; it uses the buttons
+  drag = { svg, start: atSvg(svg, event), x: event.clientX, y: event.clientY, moved: false };
+});
+
+document.addEventListener("pointermove", (event) => {
+  if (!drag) return;
+  if (!drag.moved && Math.hypot(event.clientX - drag.x, event.clientY - drag.y) < 6) return; // a click, not a drag
+  drag.moved = true;
+  event.preventDefault();
+  let box = drag.svg.querySelector("rect.map-box");
+  if (!box) {
+    box = document.createElementNS(SVG_NS, "rect");
+    box.setAttribute("class", "map-box");
+    drag.svg.appendChild(box);
+  }
+  const at = atSvg(drag.svg, event);
+  box.setAttribute("x", Math.min(at.x, drag.start.x));
+  box.setAttribute("y", Math.min(at.y, drag.start.y));
+  box.setAttribute("width", Math.abs(at.x - drag.start.x));
+  box.setAttribute("height", Math.abs(at.y - drag.start.y));
+});
+
+document.addEventListener("pointerup", () => {
+  const done = drag;
+  drag = null;
+  if (!done || !done.moved) return;
+  // The click that ends a drag on a dot would open it: swallow that one click only.
+  const swallow = (event) => { event.preventDefault(); event.stopPropagation(); };
+  window.addEventListener("click", swallow, { capture: true, once: true });
+  setTimeout(() => window.removeEventListener("click", swallow, { capture: true }), 0);
+  const box = done.svg.querySelector("rect.map-box");
+  const [x, y] = [Number(box.getAttribute("x")), Number(box.getAttribute("y"))];
+  const [w, h] = [Number(box.getAttribute("width")), Number(box.getAttribute("height"))];
+  mapDots().forEach((a) => {
+    const dot = a.querySelector("circle");
+    const [cx, cy] = [Number(dot.getAttribute("cx")), Number(dot.getAttribute("cy"))];
+    a.classList.toggle("picked", cx >= x && cx <= x + w && cy >= y && cy <= y + h);
+  });
+  done.svg.classList.add("picking");
+  listRows({ focus: false });
+});
