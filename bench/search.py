@@ -16,6 +16,11 @@ each, so the planner never picks another layout's index):
   that pass the filter, stopping at --exact-max-rows + 1 on the records' (tenant, bucket) index; rank them exactly
   when that many or fewer, else walk the HNSW the planner picks (and the exact query when it comes back short).
 - planned-shared: the same plan on shared-hnsw's table, which has no per-tenant index.
+- partitioned: pgvector's multi-tenant advice, in the shape a product with one huge tenant and many small ones
+  would need: the embeddings table PARTITION BY LIST (tenant_id), one partition per tenant past --own-index-rows
+  and a DEFAULT partition sub-partitioned BY HASH (tenant_id) into HASH_PARTITIONS; an HNSW on every leaf (the
+  large tenant's at ef_construction 128, as the product builds its own index), no index across tenants. The same
+  plan as `planned` (count, exact for few rows, else the index of the one partition the tenant prunes to).
 The exact query orders by the bare column, which the HNSW expression index cannot serve, so it keeps the btree
 indexes; ground truth is that query. Runs in its own database `bench_search` on var/bench/'s
 embedded PostgreSQL (shared_buffers raised, see --shared-buffers); data and indexes are kept and reused by later
@@ -38,7 +43,8 @@ from benchenv import BENCH_VAR, RESULTS, ROOT  # noqa: E402
 DIM, K, EF_SEARCH, VERSION = 384, 10, 100, 1
 SMALL_TENANTS = 1000
 FILTERS = {"0.1%": 1, "1%": 10, "10%": 100, "50%": 500}  # bucket < value
-LAYOUTS = ("shared-hnsw", "shared-halfvec", "tenant-hnsw", "planned", "planned-shared")
+LAYOUTS = ("shared-hnsw", "shared-halfvec", "tenant-hnsw", "planned", "planned-shared", "partitioned")
+HASH_PARTITIONS = 8  # partitioned: the tenants without their own LIST partition share these
 
 
 def connect(shared_buffers: str, maintenance_work_mem: str):  # noqa: ANN201
@@ -131,6 +137,8 @@ def ensure_layout(conn, rows: int, layout: str, own_index_rows: int) -> dict:  #
         if facts:  # written after a finished build; without it the build was interrupted
             return json.loads(facts)
         conn.execute(f"DROP TABLE {table}")
+    if layout == "partitioned":
+        return build_partitioned(conn, rows, table, own_index_rows)
     started = time.perf_counter()
     conn.execute(f"CREATE TABLE {table} (LIKE embedding_{rows} INCLUDING ALL)")
     conn.execute(f"INSERT INTO {table} SELECT * FROM embedding_{rows}")
@@ -156,12 +164,50 @@ def ensure_layout(conn, rows: int, layout: str, own_index_rows: int) -> dict:  #
     for statement in statements:
         conn.execute(statement)
     build_s = time.perf_counter() - started
+    facts = {"table": table, "copy_s": copy_s, "build_s": build_s, "hnsw_mb": hnsw_mb(conn, [table])}
+    conn.execute(f"COMMENT ON TABLE {table} IS '{json.dumps(facts)}'")
+    return facts
+
+
+def hnsw_mb(conn, tables: list[str]) -> float:  # noqa: ANN001
     size = conn.execute(
         "SELECT coalesce(sum(pg_relation_size(indexrelid)), 0) FROM pg_index i JOIN pg_am a ON a.oid = "
-        "(SELECT relam FROM pg_class WHERE oid = i.indexrelid) WHERE indrelid = %s::regclass AND a.amname = 'hnsw'",
-        [table],
+        "(SELECT relam FROM pg_class WHERE oid = i.indexrelid) WHERE indrelid = ANY(%s::regclass[]) "
+        "AND a.amname = 'hnsw'",
+        [tables],
     ).fetchone()[0]
-    facts = {"table": table, "copy_s": copy_s, "build_s": build_s, "hnsw_mb": int(size) / 2**20}
+    return int(size) / 2**20
+
+
+def build_partitioned(conn, rows: int, table: str, own_index_rows: int) -> dict:  # noqa: ANN001
+    """The partitioned layout (module docstring): LIST by tenant for the large tenants, HASH for the rest."""
+    started = time.perf_counter()
+    # A partitioned table's unique keys must hold the partition key: the product's would become (tenant_id, id).
+    conn.execute(f"CREATE TABLE {table} (LIKE embedding_{rows} INCLUDING DEFAULTS, PRIMARY KEY (tenant_id, id)) "
+                 f"PARTITION BY LIST (tenant_id)")  # fmt: skip
+    large = [t for t, n in tenant_sizes(rows).items() if n >= own_index_rows]
+    leaves = []
+    for t in large:
+        conn.execute(f"CREATE TABLE {table}_t{t} PARTITION OF {table} FOR VALUES IN ({t})")
+        leaves.append((f"{table}_t{t}", 128))
+    conn.execute(f"CREATE TABLE {table}_rest PARTITION OF {table} DEFAULT PARTITION BY HASH (tenant_id)")
+    for i in range(HASH_PARTITIONS):
+        conn.execute(f"CREATE TABLE {table}_h{i} PARTITION OF {table}_rest "
+                     f"FOR VALUES WITH (MODULUS {HASH_PARTITIONS}, REMAINDER {i})")  # fmt: skip
+        leaves.append((f"{table}_h{i}", 64))
+    conn.execute(f"CREATE INDEX ON {table} (record_id)")
+    conn.execute(f"INSERT INTO {table} SELECT * FROM embedding_{rows}")
+    conn.execute(f"VACUUM ANALYZE {table}")
+    copy_s = time.perf_counter() - started
+    conn.execute("SET max_parallel_maintenance_workers = 1")
+    started = time.perf_counter()
+    for leaf, ef_construction in leaves:
+        with_ = f"WITH (m = 16, ef_construction = {ef_construction})"
+        conn.execute(f"CREATE INDEX ON {leaf} USING hnsw ((vector::vector({DIM})) vector_cosine_ops) {with_} "
+                     f"WHERE encoder_version_id = {VERSION}")  # fmt: skip
+    build_s = time.perf_counter() - started
+    mb = hnsw_mb(conn, [leaf for leaf, _ in leaves])
+    facts = {"table": table, "copy_s": copy_s, "build_s": build_s, "hnsw_mb": mb, "leaves": len(leaves)}
     conn.execute(f"COMMENT ON TABLE {table} IS '{json.dumps(facts)}'")
     return facts
 
@@ -242,7 +288,8 @@ def main() -> None:
         sqls = (query_sql(table, args.rows, layout), query_sql(table, args.rows, layout, exact=True))
 
         def plan(tenant: int, params: dict, layout: str = layout) -> bool:  # exact?
-            if layout.startswith("planned"):  # the count is part of the query's time: it runs inside the timing
+            # The count is part of the query's time: it runs inside the timing.
+            if layout.startswith("planned") or layout == "partitioned":
                 return few_enough_for_exact(conn, args.rows, params, args.exact_max_rows)
             return layout == "tenant-hnsw" and sizes[tenant] < args.own_index_rows
 
