@@ -13,3 +13,8 @@ class TenantsConfig(AppConfig):
 
         connection_created.connect(install_tenant_setting, dispatch_uid="tenants.rls.tenant_setting")
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="tenants.rls.post_migrate")
+        from jobmatch_site.generations import watch
+
+        from .models import Tenant
+
+        watch(Tenant, lambda tenant: tenant.pk)  # its active encoder decides every memo of its searches
