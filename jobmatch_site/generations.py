@@ -6,13 +6,15 @@ commit, so a reader that loaded the old rows between the two reloads); a reader 
 read before loading (`Memo.get`), so a memo never holds data older than the counters it carries. Which writes bump:
 the post_save/post_delete receivers the apps register (`watch`), plus the services' bulk writes, which send no
 signals. Without Redis nothing is memoised (every read goes to the database); a bump lost to a Redis outage is
-healed within MAX_AGE_S, when every memo is rebuilt anyway.
+healed within MAX_AGE_S, when every memo is rebuilt anyway. A counter starts at a random 48-bit value, so a
+Redis that lost its data never hands back a number a memo was keyed on.
 
 A request reads its tenant's counters once: the API-key authentication gets them from its one Redis call
 (tenants/authentication.py) and `remember`s them for the rest of the request; elsewhere `generations` asks Redis.
 """
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,7 +47,10 @@ def shared_key() -> str:
 
 def _incr(key: str) -> None:
     try:
-        redis_client().incr(key)
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.set(key, secrets.randbelow(1 << 48), nx=True)  # a missing counter starts at random (generations())
+        pipe.incr(key)
+        pipe.execute()
     except Exception:  # noqa: BLE001 (any Redis failure): the write stands; memos heal within MAX_AGE_S
         logger.warning("could not bump %s: memos may serve the old settings for up to %.0f s", key, MAX_AGE_S)
 
@@ -92,11 +97,19 @@ def generations(tenant_id: int) -> Generations | None:
     known = _request.get()
     if known is not None and tenant_id in known:
         return known[tenant_id]
+    keys = [tenant_key(tenant_id), shared_key()]
     try:
-        mine, shared = redis_client().mget([tenant_key(tenant_id), shared_key()])
+        client = redis_client()
+        values = client.mget(keys)
+        if None in values:
+            # A counter that does not exist yet (or a Redis that lost its data) starts at a random value, so it
+            # never comes back to a number a memo was keyed on before.
+            for key in keys:
+                client.set(key, secrets.randbelow(1 << 48), nx=True)
+            values = client.mget(keys)
     except Exception:  # noqa: BLE001 (any Redis failure): read the database instead
         return None
-    value = (int(mine or 0), int(shared or 0))
+    value = (int(values[0]), int(values[1]))
     remember(tenant_id, value)
     return value
 

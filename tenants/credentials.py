@@ -35,7 +35,7 @@ LAST_USED_EVERY_S = 60  # last_used_at is written at most this often per key
 # ARGV: record key, record to store ("" to read), record TTL, tenant counter prefix, shared counter key, last-used
 # key prefix, last-used interval, now, member, the secret's hash, then per limit: counter key prefix, limit, window
 # seconds. Returns {record or false}, {record, 'bad'} for a wrong secret (nothing counted), or {record, tenant
-# generation, shared generation, write last_used (0/1), {allowed, oldest} per limit}.
+# generation, shared generation ('' while missing), write last_used (0/1), {allowed, oldest} per limit}.
 _SCRIPT = """
 local record = ARGV[2]
 if record ~= '' then
@@ -64,7 +64,7 @@ for i = 11, #ARGV, 3 do
     table.insert(verdicts, {0, redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]})
   end
 end
-return {record, gens[1] or '0', gens[2] or '0', used, verdicts}
+return {record, gens[1] or '', gens[2] or '', used, verdicts}
 """
 
 # The same counting for a browser session's user: ARGV now, member, then per limit: counter key, limit, window.
@@ -196,7 +196,8 @@ def lookup_and_count(
         return loaded or load(), None, False
     record, mine, shared, used, raw = found
     key = _key_from(json.loads(record))
-    remember(key.tenant_id, (int(mine), int(shared)))  # the request's generations: read once, here
+    if mine and shared:  # else not created yet: generations() creates them when a memo asks
+        remember(key.tenant_id, (int(mine), int(shared)))  # the request's generations: read once, here
     return key, _verdicts(raw, limits), bool(int(used)) and loaded is None  # load() wrote last_used_at itself
 
 

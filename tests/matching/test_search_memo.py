@@ -105,3 +105,19 @@ def test_a_change_in_another_process_is_seen_through_redis(acme):
     assert _search(acme, target=Kind.CANDIDATES, text="welder", k=5).threshold is None  # still memoised
     generations.redis_client().incr(generations.tenant_key(acme.id))  # that process's bump
     assert _search(acme, target=Kind.CANDIDATES, text="welder", k=5).threshold == 0.31
+
+
+def test_counters_lost_with_redis_data_never_match_a_memo_again(acme):
+    """A Redis that restarts empty must not hand back the counters a memo was keyed on."""
+    counters = generations.tenant_key(acme.id), generations.shared_key()
+    generations.redis_client().delete(*counters)  # as on a fresh Redis
+    candidate(acme, "Welder")
+    _search(acme, target=Kind.CANDIDATES, text="welder", k=5)
+    with tenant_scope(acme.id):
+        ThresholdFit.objects.bulk_create(  # no signal, and then the counters are gone
+            [ThresholdFit(tenant=acme, encoder_version=acme.active_encoder, target="f1", n_labels=40, n_good=20,
+                          n_bad=20, sufficient=True, threshold=0.33, precision=1, recall=1, f1=1,
+                          false_accept_rate=0)]
+        )  # fmt: skip
+    generations.redis_client().delete(*counters)
+    assert _search(acme, target=Kind.CANDIDATES, text="welder", k=5).threshold == 0.33
