@@ -191,8 +191,8 @@ def lookup_and_count(
             return loaded or load(), None, False  # not counted: the throttles count for themselves
         if len(found) == 2:  # the wrong secret
             return None, None, False
-    except Exception:  # noqa: BLE001 (any Redis failure): the database answers; limits resume with Redis
-        logger.warning("Redis unavailable for the API-key lookup", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 (any Redis failure): the database answers; limits resume with Redis
+        logger.warning("Redis unavailable for the API-key lookup, the database answers: %s", exc)
         return loaded or load(), None, False
     record, mine, shared, used, raw = found
     key = _key_from(json.loads(record))
