@@ -8,6 +8,8 @@ times (wrk2-style open loop) and latency counts from the scheduled time, so a st
 queue. Half the searches are free text (encoded per request), half by vacancy id (stored vector); k = 10; a
 quarter of all carry a country filter. The load generator shares the 2 cores with the server.
 Prints one table and writes JSON. Run: .venv/bin/python bench/api.py [--rates 5,10,20,...] [--seconds 20]
+[--against DIR]: DIR holds another commit's tree (`git archive COMMIT | tar -x -C DIR`), served by a second gunicorn
+on the same data; each rate is measured on both trees, alternately, so the two tables come from one run.
 """
 
 import argparse
@@ -20,12 +22,13 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchenv import BENCH_VAR, RESULTS, child, child_env, children_of, peak_rss_mb  # noqa: E402
+from benchenv import BENCH_VAR, RESULTS, ROOT, child, child_env, children_of, peak_rss_mb  # noqa: E402
 
 P95_TARGET_MS, ERROR_TARGET = 150.0, 0.001
 RATE_LIMITS = {"API_RATE_LIMIT": "1000000/minute", "API_SEARCH_RATE_LIMIT": "1000000/minute"}
@@ -116,24 +119,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rates", default="5,10,20,30,40,50,60,80,100")
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--json", type=Path, default=RESULTS / "api.json")
-    parser.add_argument("--load", help=argparse.SUPPRESS)  # internal: run as the load generator, JSON in/out
-    args = parser.parse_args()
-    if args.load:
-        job = json.loads(Path(args.load).read_text())
-        print(json.dumps(generate_load(**job)))
-        return
-    key, bodies = prepare()
-    import os
-
-    from django.conf import settings
-
-    port = free_port()
-    gunicorn = [
+def _gunicorn(port: int, tree: Path) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "gunicorn",
@@ -146,52 +133,114 @@ def main() -> None:
         "4",
         "--timeout",
         "120",
-    ]  # fmt: skip, as `manage.py serve`
-    results = []
-    log = BENCH_VAR / "logs" / "api-gunicorn.log"
-    with child(gunicorn, ready="Booting worker", log=log, env=child_env(**RATE_LIMITS)) as master:
+        "--chdir",
+        str(tree),
+    ]  # as `manage.py serve`
+
+
+def _measure(port: int, key: str, rate: float, seconds: float, bodies: list[dict]) -> dict:
+    job_file = BENCH_VAR / "logs" / f"api-load-{port}.json"
+    job_file.write_text(json.dumps({"port": port, "key": key, "rate": rate, "seconds": seconds, "bodies": bodies}))
+    done = subprocess.run([sys.executable, __file__, "--load", str(job_file)], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    job_file.unlink()
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    row["meets"] = row["p95_ms"] <= P95_TARGET_MS and row["error_rate"] < ERROR_TARGET
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rates", default="5,10,20,30,40,50,60,80,100")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--json", type=Path, default=RESULTS / "api.json")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another commit's tree (git archive COMMIT | tar -x -C DIR): its gunicorn serves the same data beside "
+        "this tree's, and each rate is measured on both, alternately, in this one run",
+    )
+    parser.add_argument("--load", help=argparse.SUPPRESS)  # internal: run as the load generator, JSON in/out
+    args = parser.parse_args()
+    if args.load:
+        job = json.loads(Path(args.load).read_text())
+        print(json.dumps(generate_load(**job)))
+        return
+    key, bodies = prepare()
+    import os
+
+    from django.conf import settings
+
+    trees = {"this": ROOT} | ({"against": args.against.resolve()} if args.against else {})
+    # One ONNX export for both trees (a served process never builds one), the same var/bench data.
+    env = child_env(**RATE_LIMITS, MODELS_DIR=str(settings.MODELS_DIR))
+    results: dict[str, list[dict]] = {name: [] for name in trees}
+    warm, web_rss, done = {}, {}, set()
+    with ExitStack() as stack:
+        ports, masters = {}, {}
+        for name, tree in trees.items():
+            ports[name] = free_port()
+            log = BENCH_VAR / "logs" / f"api-gunicorn-{name}.log"
+            masters[name] = stack.enter_context(
+                child(_gunicorn(ports[name], tree), ready="Booting worker", log=log, env=env)
+            )
         time.sleep(2)
-        warm = generate_load(port, key, rate=4, seconds=10, bodies=bodies)  # loads the encoder in both workers
-        if warm["errors"]:
-            raise RuntimeError(f"warm-up failed: {warm['error_sample']}; see {log}")
-        job_file = BENCH_VAR / "logs" / "api-load.json"
-        for rate in (float(r) for r in args.rates.split(",")):
-            job_file.write_text(json.dumps({"port": port, "key": key, "rate": rate, "seconds": args.seconds,
-                                            "bodies": bodies}))  # fmt: skip
-            done = subprocess.run([sys.executable, __file__, "--load", str(job_file)], capture_output=True, text=True,
-                                  check=True)  # fmt: skip
-            row = json.loads(done.stdout.strip().splitlines()[-1])
-            row["meets"] = row["p95_ms"] <= P95_TARGET_MS and row["error_rate"] < ERROR_TARGET
-            results.append(row)
-            print(f"  {rate:>6.0f}/s: p95 {row['p95_ms']:.0f} ms, errors {row['errors']}", flush=True)
-            if row["p95_ms"] > 4 * P95_TARGET_MS:  # far past the knee: higher rates only queue longer
+        for name in trees:
+            warm[name] = generate_load(ports[name], key, rate=4, seconds=10, bodies=bodies)  # loads both encoders
+            if warm[name]["errors"]:
+                raise RuntimeError(f"warm-up of {name} failed: {warm[name]['error_sample']}; see var/bench/logs")
+        for i, rate in enumerate(float(r) for r in args.rates.split(",")):
+            order = list(trees) if i % 2 == 0 else list(reversed(trees))  # neither tree always goes first
+            for name in order:
+                if name in done:
+                    continue
+                row = _measure(ports[name], key, rate, args.seconds, bodies)
+                results[name].append(row)
+                print(f"  {name:>7} {rate:>6.0f}/s: p95 {row['p95_ms']:.0f} ms, errors {row['errors']}", flush=True)
+                if row["p95_ms"] > 4 * P95_TARGET_MS:  # far past the knee: higher rates only queue longer
+                    done.add(name)
+            if done == set(trees):
                 break
-        web_rss = {pid: peak_rss_mb(pid) for pid in [master, *children_of(master)]}
-        job_file.unlink()
-    passing = [row["rate"] for row in results if row["meets"]]
+        for name, master in masters.items():
+            web_rss[name] = {pid: peak_rss_mb(pid) for pid in [master, *children_of(master)]}
     limit = RATE_LIMITS["API_SEARCH_RATE_LIMIT"]
     print(
-        f"backend {settings.ENCODER_BACKEND}, gunicorn 2 workers x 4 threads, {os.cpu_count()} CPUs, "
+        f"backend {settings.ENCODER_BACKEND}, gunicorn 2 workers x 4 threads per tree, {os.cpu_count()} CPUs, "
         f"{args.seconds:.0f} s per rate, rate limits raised via env ({limit})"
     )
-    print(f"{'rate/s':>7} {'achieved':>9} {'requests':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>7} ok")
-    for row in results:
+    passing = {}
+    for name, tree in trees.items():
+        print(f"{name} ({tree}):")
         print(
-            f"{row['rate']:>7.0f} {row['achieved_rate']:>9.1f} {row['requests']:>9} {row['p50_ms']:>7.1f} "
-            f"{row['p95_ms']:>7.1f} {row['p99_ms']:>7.1f} {row['errors']:>7}  {'yes' if row['meets'] else 'no'}"
+            f"{'rate/s':>7} {'achieved':>9} {'requests':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>7} ok"
         )
-    print(f"highest rate with p95 <= {P95_TARGET_MS:.0f} ms and errors < 0.1%: {max(passing, default=0):.0f}/s")
-    names = {pid: "master" if pid == master else f"worker {pid}" for pid in web_rss}
-    print("peak RSS (MB): " + ", ".join(f"{names[pid]} {mb:.0f}" for pid, mb in web_rss.items()))
+        for row in results[name]:
+            print(
+                f"{row['rate']:>7.0f} {row['achieved_rate']:>9.1f} {row['requests']:>9} {row['p50_ms']:>7.1f} "
+                f"{row['p95_ms']:>7.1f} {row['p99_ms']:>7.1f} {row['errors']:>7}  {'yes' if row['meets'] else 'no'}"
+            )
+        passing[name] = max((row["rate"] for row in results[name] if row["meets"]), default=0)
+        print(f"highest rate with p95 <= {P95_TARGET_MS:.0f} ms and errors < 0.1%: {passing[name]:.0f}/s")
+        rss = ", ".join(
+            f"{'master' if pid == masters[name] else 'worker'} {mb:.0f}" for pid, mb in web_rss[name].items()
+        )
+        print(f"peak RSS (MB): {rss}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps(
             {
-                "config": {"seconds": args.seconds, "backend": settings.ENCODER_BACKEND, "limits": RATE_LIMITS},
-                "highest_passing_rate": max(passing, default=0),
-                "web_peak_rss_mb": {names[pid]: mb for pid, mb in web_rss.items()},
+                "config": {
+                    "seconds": args.seconds,
+                    "backend": settings.ENCODER_BACKEND,
+                    "limits": RATE_LIMITS,
+                    "trees": {name: str(tree) for name, tree in trees.items()},
+                },
+                "highest_passing_rate": passing["this"],
+                "highest_passing_rate_by_tree": passing,
+                "web_peak_rss_mb": {name: list(rss.values()) for name, rss in web_rss.items()},
                 "warm_up": warm,
-                "rows": results,
+                "rows": results["this"],
+                "rows_by_tree": results,
             },
             indent=2,
         )

@@ -98,7 +98,7 @@ elif not database_url and env_bool("EMBEDDED_PG_REPLICA", False):
 if "replica" in DATABASES:
     DATABASES["replica"]["OPTIONS"].setdefault("connect_timeout", "2")  # a replica that is down: the primary serves
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # the test database arrives by replication, not CREATE
-    DATABASES["replica"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
+    DATABASES["replica"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ["jobmatch_site.replica.ReplicaRouter"]
 # A replica that lacks WAL the primary wrote longer ago than this is passed over: searches go to the primary.
@@ -106,7 +106,9 @@ DATABASE_REPLICA_MAX_LAG_S = env_int("DATABASE_REPLICA_MAX_LAG_S", 5, minimum=0)
 DATABASE_APP_ROLE = DATABASES["default"]["USER"]  # kept apart: tests and migrate swap the connection's credentials
 if MIGRATION_DATABASE is not None and not DATABASE_APP_ROLE:
     raise ImproperlyConfigured("DATABASE_URL must name its user when MIGRATION_DATABASE_URL is set (for GRANTs)")
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
+# A request keeps its thread's connection for the next one: opening one cost a search a third of its database time
+# (bench/README.md, "The request path"). CONN_HEALTH_CHECKS replaces a connection that died meanwhile.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

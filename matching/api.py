@@ -32,6 +32,7 @@ from .services.explanations import GRADES
 from .services.normalization import stored_occupations
 from .services.records import MAX_LANGUAGES
 from .services.requirements import DEFAULT_MODE, MODES
+from .services.search import SearchResult
 
 
 class RecordOut(serializers.Serializer):
@@ -436,7 +437,44 @@ class SearchApi(APIView):
             result = search(tenant=request.tenant, target=Kind.VACANCIES, record=record, **options)
         else:
             result = search(tenant=request.tenant, target=Kind(p["kind"]), text=p["text"], **options)
-        return Response(self.Result(result).data)
+        return Response(search_json(result))
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)
+
+
+def search_json(result: SearchResult) -> dict:
+    """What SearchApi.Result serialises, built directly: DRF's serialisers cost a search of 10 hits several ms
+    (bench/README.md, "The request path"); tests/api/test_search_json.py holds the two equal."""
+    excluded = [{"rule": str(effect.rule), "removed": int(effect.removed)} for effect in result.excluded]
+    hits = [
+        {
+            "id": int(hit.record.pk),
+            "kind": str(hit.kind),
+            "external_id": str(hit.record.external_id),
+            "title": str(hit.record.title),
+            "country": str(hit.record.country),
+            "city": str(hit.record.city),
+            "similarity": float(hit.similarity),
+            "confidence": _float(hit.confidence),
+            "is_match": None if hit.is_match is None else bool(hit.is_match),
+            "score": _float(hit.score),
+            "grade": hit.grade,
+            "explanation": hit.explanation.as_dict(),
+        }
+        for hit in result.matches
+    ]
+    return {
+        "encoder": str(result.encoder),
+        "kind": str(result.kind),
+        "threshold": _float(result.threshold),
+        "threshold_source": result.threshold_source,
+        "requirements": result.requirements,
+        "no_strong_match": result.no_strong_match,
+        "excluded": excluded,
+        "results": hits,
+    }
 
 
 class SearchParamsSchema(OpenApiSerializerExtension):

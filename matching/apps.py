@@ -18,3 +18,13 @@ class MatchingConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="matching.index_sql.function")
+        from jobmatch_site.generations import watch
+
+        from .models import CalibrationPolicy, EncoderVersion, GlobalCalibration, RequirementPolicy, ThresholdFit
+
+        # What services/search_settings.py memoises: every save and delete, from services and admin alike, makes
+        # the memo reload (a signal, not a call in each writer, so no writer can forget it).
+        for model in (CalibrationPolicy, RequirementPolicy, ThresholdFit):
+            watch(model, lambda row: row.tenant_id)
+        for model in (EncoderVersion, GlobalCalibration):  # shared by every tenant serving the version
+            watch(model, lambda row: None)

@@ -12,3 +12,9 @@ class RulesConfig(AppConfig):
         from .services import RuleExclusions
 
         register_exclusion_source(RuleExclusions())  # search and re-index reach rules/ only through this
+        from jobmatch_site.generations import watch
+
+        from .models import ExclusionRule, RuleAnchor
+
+        for model in (ExclusionRule, RuleAnchor):  # services.active_anchors memoises them
+            watch(model, lambda row: row.tenant_id)

@@ -1,11 +1,11 @@
 """Exclusion rules: create/update/(de)activate/delete with an audit trail, anchor encoding, and the trigger query.
 
 A rule's radius is a cosine-similarity threshold; "inside an anchor" means similarity >= radius. A search finds
-the rules its query triggers with one vector query against the anchors of the tenant's active encoder
-(`triggered_rules`, reached through matching/services/exclusions.py, where rules/apps.py registers
-`RuleExclusions`); matching/services/search.py then leaves out results inside each triggered rule's anchor B in
-the same SQL query that ranks them. Anchors are encoded when a rule is saved and before a re-index switches a
-tenant to a new version, never by a search.
+the rules its query triggers against the anchors of the tenant's active encoder, which each process keeps in
+memory per tenant and version until a rule or anchor changes (`active_anchors`, `triggered_rules`, reached through
+matching/services/exclusions.py, where rules/apps.py registers `RuleExclusions`); matching/services/search.py then
+leaves out results inside each triggered rule's anchor B in the same SQL query that ranks them. Anchors are
+encoded when a rule is saved and before a re-index switches a tenant to a new version, never by a search.
 """
 
 import hashlib
@@ -16,9 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
-from pgvector.django import CosineDistance
 
+from jobmatch_site.generations import Memo, bump
 from jobmatch_site.integrity import key_share_locked
 from matching.models import EncoderVersion
 from matching.services import active_encoder_version
@@ -159,6 +158,7 @@ def reencode_rule_anchors(
         unique_fields=["rule", "encoder_version"],
         update_fields=["trigger_vector", "exclude_vector", "text_hash", "encoded_at"],
     )
+    bump(tenant.id)  # bulk_create sends no post_save: the memoised anchors (active_anchors) must reload
     return len(todo)
 
 
@@ -244,44 +244,92 @@ def delete_rule(*, tenant: Tenant, rule: ExclusionRule, actor: Actor) -> None:
     rule.delete()
 
 
-def triggered_rules(*, tenant: Tenant, version: EncoderVersion, query: np.ndarray) -> list[TriggeredRule]:
-    """The tenant's active rules whose anchor A the query vector falls inside, and is nearer than to anchor B: one
-    vector query over the anchors.
+@dataclass(frozen=True)
+class ActiveAnchors:
+    """The tenant's active rules under one version, as triggering needs them: memoised per tenant and version
+    (jobmatch_site/generations.py), so triggering a rule costs a matrix product, not two queries."""
 
-    A read: a rule without anchors under `version` (a version switched by hand, not by a re-index) is encoded in
-    memory for this query and logged, so it never silently stops applying and the search still writes nothing."""
-    query = np.asarray(query, dtype=np.float32)
-    similarity = Value(1.0) - CosineDistance("trigger_vector", query.tolist())
-    to_b = Value(1.0) - CosineDistance("exclude_vector", query.tolist())
+    rule_ids: list[int]
+    names: list[str]
+    trigger: np.ndarray  # float64 [rules, dimension]; the rows of a rule lacking anchors are encoded on load
+    exclude: np.ndarray
+    trigger_radius: np.ndarray
+    exclude_radius: np.ndarray
+
+
+_anchors = Memo()
+
+
+def active_anchors(*, tenant: Tenant, version: EncoderVersion) -> ActiveAnchors:
+    """A read: a rule without anchors under `version` (a version switched by hand, not by a re-index) is encoded in
+    memory and logged, so it never silently stops applying and a search still writes nothing."""
+
+    def load() -> ActiveAnchors:
+        rows = list(
+            RuleAnchor.objects.filter(tenant=tenant, encoder_version=version, rule__active=True)
+            .order_by("rule_id")
+            .values_list("rule_id", "rule__name", "trigger_vector", "exclude_vector", "rule__trigger_radius",
+                         "rule__exclude_radius")
+        )  # fmt: skip
+        missing = list(
+            ExclusionRule.objects.filter(tenant=tenant, active=True).exclude(anchors__encoder_version=version)
+        )
+        if missing:
+            logger.warning("%s rule(s) of %s lack anchors under %s: encoded in memory", len(missing), tenant.slug,
+                           version)  # fmt: skip
+            vectors, _ = encoder_for(version).encode([t for rule in missing for t in (rule.trigger_text,
+                                                                                       rule.exclude_text)])  # fmt: skip
+            rows += [
+                (rule.id, rule.name, vectors[2 * i], vectors[2 * i + 1], rule.trigger_radius, rule.exclude_radius)
+                for i, rule in enumerate(missing)
+            ]
+        rows.sort(key=lambda row: row[0])
+        dimension = version.dimension
+
+        def matrix(column: int) -> np.ndarray:
+            return np.array([np.asarray(row[column], dtype=np.float64) for row in rows]).reshape(len(rows), dimension)
+
+        return ActiveAnchors(
+            rule_ids=[row[0] for row in rows],
+            names=[row[1] for row in rows],
+            trigger=matrix(2),
+            exclude=matrix(3),
+            trigger_radius=np.array([row[4] for row in rows], dtype=np.float64),
+            exclude_radius=np.array([row[5] for row in rows], dtype=np.float64),
+        )
+
+    return _anchors.get(tenant_id=tenant.id, key=(tenant.id, version.id), load=load)
+
+
+def _cosine(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Cosine similarity as pgvector computes it (1 - the <=> distance), per row; 0 where a norm is 0 (pgvector's
+    NaN never passes a >= test either)."""
+    norms = np.sqrt((vectors * vectors).sum(axis=1) * float(query @ query))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        similarity = np.where(norms > 0, (vectors @ query) / norms, np.nan)
+    return np.clip(similarity, -1.0, 1.0)
+
+
+def triggered_rules(*, tenant: Tenant, version: EncoderVersion, query: np.ndarray) -> list[TriggeredRule]:
+    """The tenant's active rules whose anchor A the query vector falls inside, and is nearer than to anchor B."""
+    anchors = active_anchors(tenant=tenant, version=version)
+    if not anchors.rule_ids:
+        return []
+    query = np.asarray(query, dtype=np.float64)
+    similarity, to_b = _cosine(anchors.trigger, query), _cosine(anchors.exclude, query)
     # A query nearer anchor B than anchor A is what B describes ("veterinary nurse" is near "nurse" too): the
     # rule would hide its own best matches, so it does not fire.
-    anchors = (
-        RuleAnchor.objects.filter(tenant=tenant, encoder_version=version, rule__active=True)
-        .annotate(similarity=similarity, to_b=to_b)
-        .filter(similarity__gte=F("rule__trigger_radius"))
-        .filter(similarity__gte=F("to_b"))
-        .values_list("rule_id", "rule__name", "similarity", "exclude_vector", "rule__exclude_radius")
-    )
-    fired = [
+    fired = np.flatnonzero((similarity >= anchors.trigger_radius) & (similarity >= to_b))
+    return [
         TriggeredRule(
-            rule_id=rule_id,
-            name=name,
-            trigger_similarity=float(sim),
-            exclude_vector=np.asarray(vector, dtype=np.float32),
-            exclude_radius=float(radius),
+            rule_id=anchors.rule_ids[i],
+            name=anchors.names[i],
+            trigger_similarity=float(similarity[i]),
+            exclude_vector=anchors.exclude[i].astype(np.float32),
+            exclude_radius=float(anchors.exclude_radius[i]),
         )
-        for rule_id, name, sim, vector, radius in anchors
+        for i in fired
     ]
-    missing = list(ExclusionRule.objects.filter(tenant=tenant, active=True).exclude(anchors__encoder_version=version))
-    if missing:
-        logger.warning("%s rule(s) of %s lack anchors under %s: encoded per query", len(missing), tenant.slug, version)
-        texts = [text for rule in missing for text in (rule.trigger_text, rule.exclude_text)]
-        vectors, _ = encoder_for(version).encode(texts)
-        for i, rule in enumerate(missing):
-            sim = float(vectors[2 * i] @ query)
-            if sim >= rule.trigger_radius and sim >= float(vectors[2 * i + 1] @ query):
-                fired.append(TriggeredRule(rule.id, rule.name, sim, vectors[2 * i + 1], rule.exclude_radius))
-    return sorted(fired, key=lambda rule: rule.rule_id)
 
 
 class RuleExclusions:
@@ -289,6 +337,9 @@ class RuleExclusions:
 
     def triggered(self, *, tenant: Tenant, version: EncoderVersion, query: np.ndarray) -> list[TriggeredRule]:
         return triggered_rules(tenant=tenant, version=version, query=query)
+
+    def has_rules(self, *, tenant: Tenant, version: EncoderVersion) -> bool:
+        return bool(active_anchors(tenant=tenant, version=version).rule_ids)
 
     def prepare_version(self, *, tenant: Tenant, version: EncoderVersion) -> None:
         reencode_rule_anchors(tenant=tenant, version=version)

@@ -3,9 +3,11 @@
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
+from .credentials import Limit, lookup_and_count, tenant_of
+from .credentials import touch as touch_key
 from .models import ApiKey, Membership
 from .scoping import activate_tenant
-from .services import cross_tenant_authenticate_api_key
+from .services import cross_tenant_authenticate_api_key, split_api_key
 
 ROLE_SCOPES = {
     Membership.Role.ADMIN: {"read", "write", "search", "admin"},
@@ -22,16 +24,40 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode(errors="replace")
         if not header.startswith(f"{self.keyword} "):
             return None
-        key = cross_tenant_authenticate_api_key(raw=header[len(self.keyword) + 1 :])
+        raw = header[len(self.keyword) + 1 :]
+        split = split_api_key(raw)
+        if split is None:
+            raise exceptions.AuthenticationFailed("invalid or revoked API key")
+        # One Redis call finds the key, reads its tenant's generations and counts the view's rate limits.
+        limits = _limits(request)
+        key, verdicts, touch = lookup_and_count(
+            prefix=split[0],
+            secret_hash=split[1],
+            limits=limits,
+            load=lambda: cross_tenant_authenticate_api_key(raw=raw),
+        )
         if key is None:
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
+        if touch:
+            touch_key(key)
+        key.tenant = tenant_of(key.tenant_id)
         request._request.tenant = key.tenant
         request._request.tenant_scopes = set(key.scopes)
+        request._request.rate_verdicts = verdicts or {}
         activate_tenant(key.tenant_id)
         return (None, key)
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+def _limits(request: Request) -> list[Limit]:
+    """The rate limits of the view this request is for (tenants/throttling.py), counted with the key lookup."""
+    from .throttling import CredentialRateThrottle
+
+    view = (request.parser_context or {}).get("view")
+    throttles = view.get_throttles() if view is not None else []
+    return [t.limit for t in throttles if isinstance(t, CredentialRateThrottle) and t.limit is not None]
 
 
 class TenantSessionAuthentication(authentication.SessionAuthentication):

@@ -3,6 +3,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from jobmatch_site.generations import request_generations
+
 from .models import Tenant
 from .scoping import activate_cross_tenant, activate_tenant, request_scope
 from .services import role_in, tenants_of
@@ -21,7 +23,7 @@ class TenantMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.tenant, request.tenant_role = None, None
-        with request_scope():
+        with request_scope(), request_generations():
             if request.user.is_authenticated:
                 self._enter_session_tenant(request)
                 if request.user.is_superuser and request.path.startswith(reverse("admin:index")):

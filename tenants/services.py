@@ -90,18 +90,28 @@ def revoke_api_key(*, key: ApiKey) -> None:
             key.save(update_fields=["revoked_at"])
 
 
-def cross_tenant_authenticate_api_key(*, raw: str) -> ApiKey | None:
-    """The live key that `raw` is the plaintext of, or None; compared in constant time."""
+def split_api_key(raw: str) -> tuple[str, str] | None:
+    """(prefix, the secret's hash) of a key's plaintext, or None when it is not shaped like a key."""
     parts = raw.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
+    return parts[1], _hash_secret(parts[2])
+
+
+def cross_tenant_authenticate_api_key(*, raw: str, touch: bool = True) -> ApiKey | None:
+    """The live key that `raw` is the plaintext of, or None; compared in constant time. `touch`: write last_used_at
+    when it is over a minute old (tenants/credentials.py decides that itself when Redis answers)."""
+    split = split_api_key(raw)
+    if split is None:
+        return None
+    prefix, secret_hash = split
     # Before any tenant is known, the lookup by prefix is the one place a key is read across tenants.
     with cross_tenant_scope():
-        key = ApiKey.unscoped.select_related("tenant").filter(prefix=parts[1], revoked_at__isnull=True).first()
-    if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(parts[2])):
+        key = ApiKey.unscoped.select_related("tenant").filter(prefix=prefix, revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.secret_hash, secret_hash):
         return None
     now = timezone.now()
-    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:  # one write a minute, not per call
-        with tenant_scope(key.tenant_id):
+    if touch and (key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60):
+        with tenant_scope(key.tenant_id):  # one write a minute, not per call
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key

@@ -15,6 +15,7 @@ from django.db import close_old_connections, connection
 from rest_framework.test import APIClient
 
 from jobmatch_site import embedded
+from jobmatch_site.generations import Memo
 from matching.services import ensure_base_encoder
 from tenants import rls
 from tenants.models import Tenant
@@ -46,6 +47,14 @@ def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:
     yield
     if owner is not None:
         rls.switch_credentials("default", owner)  # DROP DATABASE is the owner's
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memos() -> Iterator[None]:
+    """A rolled-back test transaction bumps no generation (jobmatch_site/generations.py): no memo outlives a test."""
+    Memo.forget_all()
+    yield
+    Memo.forget_all()
 
 
 @pytest.fixture

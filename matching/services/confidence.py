@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from django.db import transaction
 
+from jobmatch_site.generations import bump
+
 from ..ml.confidence import Calibrator, fit_validated
 from ..ml.evaluation import build_corpus, id_scores
 from ..models import EncoderVersion
@@ -64,6 +66,7 @@ def _store(version: EncoderVersion, payload: dict) -> None:
         config = EncoderVersion.objects.select_for_update().values_list("config", flat=True).get(pk=version.pk)
         config = (config or {}) | {"confidence": payload}
         EncoderVersion.objects.filter(pk=version.pk).update(config=config)
+        bump(None)  # an update() sends no post_save: memoised calibrators (search_settings.py) must reload
     version.config = config
 
 

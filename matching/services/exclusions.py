@@ -27,6 +27,9 @@ class ExclusionSource(Protocol):
     def triggered(self, *, tenant: Tenant, version: EncoderVersion, query: np.ndarray) -> list[TriggeredRule]:
         """The tenant's active rules whose anchor A the query vector falls inside. A read: writes nothing."""
 
+    def has_rules(self, *, tenant: Tenant, version: EncoderVersion) -> bool:
+        """Whether the tenant has an active rule at all (else a search need not encode anything to trigger one)."""
+
     def prepare_version(self, *, tenant: Tenant, version: EncoderVersion) -> None:
         """Store what triggered() needs under `version`; a re-index calls it just before switching to it."""
 
@@ -34,6 +37,9 @@ class ExclusionSource(Protocol):
 class _NoRules:
     def triggered(self, *, tenant: Tenant, version: EncoderVersion, query: np.ndarray) -> list[TriggeredRule]:
         return []
+
+    def has_rules(self, *, tenant: Tenant, version: EncoderVersion) -> bool:
+        return False
 
     def prepare_version(self, *, tenant: Tenant, version: EncoderVersion) -> None:
         return None

@@ -16,15 +16,14 @@ from tenants.models import Tenant
 
 from ..errors import MatchingError
 from ..models import EncoderVersion, Kind, Record
-from .calibration import Threshold, threshold_for
-from .confidence import confidence_calibrator
+from .calibration import Threshold
 from .encoding import active_encoder_version, encoder_for, text_hash
 from .exclusions import TriggeredRule, exclusion_source
 from .explanations import Explanation, grade
 from .filters import SearchFilters
 from .records import MAX_DESCRIPTION_CHARS
 from .requirements import check_requirements, clean_mode, distance_km, requirements_q
-from .requirements import policy_for as requirement_policy_for
+from .search_settings import search_settings, title_vector
 
 MAX_K = 100
 MAX_RANK_POOL = 4000  # rows requirements=rank may re-rank for one search
@@ -136,6 +135,8 @@ def search(
     if (record is None) == (text is None):
         raise MatchingError("search by a record or by text, not both or neither", field="text")
     version = active_encoder_version(tenant=tenant)
+    prepared = search_settings(tenant=tenant, version=version)
+    title = None
     if record is not None:
         if record.tenant_id != tenant.id:
             raise MatchingError("not found", status=404)  # same answer as an id that never existed
@@ -143,7 +144,8 @@ def search(
         if source == target:
             raise MatchingError(f"a {record._meta.verbose_name} is matched against {source.other.value}", field="kind")
         query = query_vector(tenant=tenant, version=version, kind=source, record=record)
-        title = encoder_for(version).encode([record.title])[0][0]
+        if exclusion_source().has_rules(tenant=tenant, version=version):  # the title only triggers rules
+            title = title_vector(version=version, title=record.title)
     else:
         text = text.strip() if isinstance(text, str) else ""
         if not text or len(text) > MAX_DESCRIPTION_CHARS:
@@ -151,14 +153,14 @@ def search(
         query = encoder_for(version).encode([text])[0][0]
     filters = filters or SearchFilters()
     rules = exclusion_source().triggered(tenant=tenant, version=version, query=query)
-    if record is not None:
+    if title is not None:
         # A rule's trigger is a short title ("nurse"); a record's whole text adds a description that dilutes its
         # similarity to one (the demo's "Senior specialist nurse" scores 0.57 to "nurse" as a record, 0.70 as a
         # title), so a record fires a rule when its title OR its whole text is inside anchor A (README).
         rules = _either(rules, exclusion_source().triggered(tenant=tenant, version=version, query=title))
     shape = "text" if record is None else "record"
-    threshold = threshold_for(tenant=tenant, version=version, shape=shape)
-    policy = requirement_policy_for(tenant=tenant)
+    threshold = prepared.thresholds[shape]
+    policy = prepared.policy
     required = (Q(), Q())  # on the embedding rows, on the record rows
     if record is not None and mode == "filter":
         required = tuple(requirements_q(query=record, policy=policy, prefix=p) for p in ("record__", ""))
@@ -377,7 +379,7 @@ def nearest(
         )
 
     # A confidence is read off the best calibrator.pool rows and the next one, so it does not change with k.
-    calibrator = confidence_calibrator(version)
+    calibrator = search_settings(tenant=tenant, version=version).calibrator
     fetch = max(k, calibrator.pool + 1) if calibrator is not None else k
     via_index = not few_enough_for_exact(tenant=tenant, target=target, filters=filters, required_records=on_records)
 
