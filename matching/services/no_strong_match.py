@@ -7,9 +7,10 @@ checks for each, so it is bounded and cached:
   (a vacancy waiting for its vector is left out, rather than encoded on a dashboard load);
 - each answer is cached in Redis under the tenant, the encoder version, the threshold in use, the vacancy's own
   state and a fingerprint of the candidate side (how many candidates and vectors, and when the last one changed),
-  and the requirement policy's last change. Any of those moving is a new key, so a new, edited, deleted or
-  re-encoded candidate, a refit threshold or a re-index is seen on the next load; what the key cannot see (an
-  exclusion rule edited in rules/, which matching/ may not import) is seen within CACHE_S.
+  the requirement policy's last change, and the tenant's settings generation (jobmatch_site/generations.py: bumped
+  by every rule, threshold and policy write, rules/ included, which matching/ may not import). Any of those moving
+  is a new key, so a new, edited, deleted or re-encoded candidate, an edited rule, a refit threshold or a re-index
+  is seen on the next load. Without Redis nothing is cached.
 The dashboard renders the cached answer at once and otherwise fetches this list in its own request (htmx), so a
 cold cache slows only that panel: 10 vacancies x 200 candidates took 1.1 s cold, 0.1 s warm on a busy 2-core box.
 """
@@ -20,6 +21,7 @@ import hashlib
 from django.core.cache import cache
 from django.db.models import Count, Max
 
+from jobmatch_site.generations import generations
 from tenants.models import Tenant
 
 from ..models import Candidate, CandidateEmbedding, Kind, RequirementPolicy, Vacancy, VacancyEmbedding
@@ -56,6 +58,7 @@ def vacancies_without_strong_match(
         return []
     side = _candidate_side(tenant=tenant, version_id=version.pk)
     line = "none" if threshold is None else f"{threshold.source}:{threshold.value!r}"
+    line += f"|{generations(tenant.pk)}"
     keys = {}
     for e in encoded:
         state = f"{tenant.pk}|{version.pk}|{line}|{e.record_id}|{e.record.updated_at}|{e.encoded_at}|{side}"

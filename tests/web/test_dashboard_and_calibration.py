@@ -9,6 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from matching.models import GlobalCalibration
+from rules.services import Actor, create_rule
 from shortlists.services import add_to_shortlist
 from tenants.scoping import tenant_scope
 from tenants.services import ensure_member
@@ -100,3 +101,16 @@ def test_no_strong_match_is_not_searched_again_on_the_next_load_until_the_candid
     candidate(acme, "Underwater welder")  # a new candidate invalidates it: now the welder has a match
     assert "hx-get" in _no_strong_match_section(recruiter.get("/").content.decode())
     assert f'href="/vacancies/{welder.pk}/"' not in _panel(recruiter)
+
+
+def test_an_exclusion_rule_that_hides_a_vacancys_matches_is_seen_on_the_next_load(acme, recruiter, calibrated):
+    welder = vacancy(acme, "Underwater welder", external_id="V-WELD")
+    candidate(acme, "Underwater welder")
+    assert f'href="/vacancies/{welder.pk}/"' not in _panel(recruiter)  # it has a match, and that answer is cached
+    # The vacancy's title is anchor A itself (a record fires a rule only when nearer A than B: search.py).
+    data = {"name": "no welders", "trigger_text": "Underwater welder", "trigger_radius": 0.8, "exclude_text": "welder",
+            "exclude_radius": 0.5}  # fmt: skip
+    with tenant_scope(acme.id):
+        create_rule(tenant=acme, data=data, actor=Actor(name="t"))
+    assert "hx-get" in _no_strong_match_section(recruiter.get("/").content.decode())  # not served from the cache
+    assert f'href="/vacancies/{welder.pk}/"' in _panel(recruiter)
