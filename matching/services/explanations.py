@@ -38,6 +38,8 @@ class Explanation:
     # The labels of the top-3 ESCO occupations the hit shares with the query record (services/normalization.py);
     # None for free text or while the query's are not stored yet, and then left out of the JSON.
     occupations: list[str] | None = None
+    # The dense cosine alone: the similarity shown is the fused score (services/search.py, README "Search").
+    dense_similarity: float | None = None
 
     @property
     def unmet(self) -> int:
