@@ -48,11 +48,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=40, help="misspelt labels, and as many JobBERT titles")
     parser.add_argument("--json", type=Path, default=RESULTS / "fused_search.json")
+    parser.add_argument("--sparse-index", action="store_true", help="also build a sparse HNSW over lexical")
+    parser.add_argument("--only-sparse", action="store_true", help="measure only the dense + sparse pools")
     args = parser.parse_args()
     conn = connect("1GB", "1GB")
     from django.conf import settings
 
     from matching.ml.encoder import BASE_MODEL, load_encoder
+    from matching.ml.lexical import HASH_DIM
     from matching.reference_data import JOBBERT_VALIDATION_CSV, esco_occupations, validation_titles
     from matching.services.global_calibration import _sentences
     from matching.services.lexical import DEFAULT_LEXICAL_WEIGHT, record_lexical, sparsevec_text, text_lexical
@@ -109,6 +112,15 @@ def main() -> None:
         conn.execute(f"SELECT avg(pg_column_size(lexical)) FROM {table}").fetchone()[0]
     )
 
+    if args.sparse_index:  # the follow-up's second candidate source (bench/README.md)
+        started = time.perf_counter()
+        conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {table}_lex ON {table} USING hnsw ((lexical::sparsevec({HASH_DIM})) "
+            "sparsevec_ip_ops) WITH (m = 16, ef_construction = 64) WHERE encoder_version_id = 1"
+        )
+        facts["sparse_hnsw_build_s"] = round(time.perf_counter() - started, 1)
+    sparse_graph = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{table}_lex"]).fetchone()[0]
+
     picked = rng.choice(len(labels), size=args.queries, replace=False)
     esco_index = {o.uri: i for i, o in enumerate(occupations)}
     jobbert = [(t, esco_index[u]) for t, u in validation_titles(JOBBERT_VALIDATION_CSV) if u in esco_index]
@@ -128,6 +140,8 @@ def main() -> None:
         "exact fused": f"SELECT id, {fused.format(dense=exact_dense_sql)} AS d {where} ORDER BY d LIMIT {K}",
         "hnsw dense": f"SELECT id, {dense_sql} AS d {where} ORDER BY d LIMIT %(n)s",
         "hnsw fused": f"SELECT id, {fused.format(dense=dense_sql)} AS f {where} ORDER BY {dense_sql} LIMIT %(n)s",
+        "hnsw sparse": f"SELECT id, {fused.format(dense=dense_sql)} AS f {where} "
+        f"ORDER BY e.lexical::sparsevec({HASH_DIM}) <#> %(l)s::sparsevec({HASH_DIM}) LIMIT %(n)s",
         "sparsevec only": f"SELECT id, e.lexical <#> %(l)s::sparsevec AS d {where} ORDER BY d LIMIT {K}",
         "full text only": f"SELECT id, ts_rank_cd(e.tsv, to_tsquery('english', %(t)s)) AS r {where} "
         f"AND e.tsv @@ to_tsquery('english', %(t)s) ORDER BY r DESC LIMIT {K}",
@@ -153,13 +167,29 @@ def main() -> None:
             out = {name: {"ms": [], "right@10": []} for name in ("exact dense", "exact fused", "hnsw dense",
                    "sparsevec only", "full text only")}  # fmt: skip
             out |= {f"hnsw fused pool {p}": {"ms": [], "right@10": [], "recall@10": []} for p in POOLS}
+            if sparse_graph:
+                out |= {f"hnsw fused + sparse pool {p}": {"ms": [], "right@10": [], "recall@10": []} for p in (40, 100)}
+            if args.only_sparse:
+                out = {name: v for name, v in out.items() if "+ sparse" in name}
             for (text, target), vector in zip(queries, vectors, strict=True):
                 words = [w_ for w_ in re.findall(r"[a-z]+", text.lower()) if len(w_) > 1]
                 params = {"q": "[" + ",".join(f"{x:.6f}" for x in vector) + "]", "b": bucket,
                           "l": sparsevec_text(text_lexical(text)), "t": " | ".join(words) or "x"}  # fmt: skip
                 truth, _ = run("exact fused", params)
                 for name in out:
-                    if name.startswith("hnsw fused"):
+                    if name.startswith("hnsw fused + sparse"):  # both graphs' pools, re-ranked together
+                        started = time.perf_counter()
+                        pool = int(name.rsplit(" ", 1)[1])
+                        merged = {}
+                        for source in ("hnsw fused", "hnsw sparse"):
+                            with conn.transaction():
+                                conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+                                conn.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
+                                merged |= dict(conn.execute(sqls[source], params | {"n": pool}).fetchall())
+                        ids = sorted(merged, key=merged.get)[:K]
+                        ms = (time.perf_counter() - started) * 1000
+                        out[name]["recall@10"].append(len(set(ids) & set(truth)) / K)
+                    elif name.startswith("hnsw fused"):
                         ids, ms = run("hnsw fused", params, pool=int(name.rsplit(" ", 1)[1]))
                         out[name]["recall@10"].append(len(set(ids) & set(truth)) / K)
                     else:

@@ -23,7 +23,7 @@ from .encoding import active_encoder_version, encoder_for, text_hash
 from .exclusions import TriggeredRule, exclusion_source
 from .explanations import Explanation, grade
 from .filters import SearchFilters
-from .lexical import lexical_weight, record_lexical, score_mix, sparsevec_text, text_lexical
+from .lexical import from_sparsevec, lexical_weight, record_lexical, score_mix, sparsevec_text, text_lexical
 from .records import MAX_DESCRIPTION_CHARS
 from .requirements import check_requirements, clean_mode, distance_km, requirements_q
 from .requirements import policy_for as requirement_policy_for
@@ -86,19 +86,24 @@ class SearchResult:
         return not any(m.grade in ("strong", "possible") for m in self.matches)
 
 
-def query_vector(*, tenant: Tenant, version: EncoderVersion, kind: Kind, record: Record) -> np.ndarray:
-    """The record's stored vector when current, else encoded now (a search never waits on the worker)."""
+def query_vectors(
+    *, tenant: Tenant, version: EncoderVersion, kind: Kind, record: Record
+) -> tuple[np.ndarray, SparseRow]:
+    """The record's stored dense and lexical vectors when current, else computed now (a search never waits on the
+    worker): the same vectors a labelled pair of it is scored with (services/calibration.py)."""
     stored = (
         kind.embedding_model.objects.filter(
             tenant=tenant, encoder_version=version, record=record, text_hash=text_hash(record.text_for_encoding)
         )
-        .values_list("vector", flat=True)
+        .values_list("vector", "lexical")
         .first()
     )
     if stored is not None:
-        return np.asarray(stored, dtype=np.float32)
-    vectors, _ = encoder_for(version).encode([record.text_for_encoding])
-    return vectors[0]
+        dense = np.asarray(stored[0], dtype=np.float32)
+    else:
+        dense = encoder_for(version).encode([record.text_for_encoding])[0][0]
+    lexical = from_sparsevec(stored[1]) if stored is not None else None
+    return dense, lexical or record_lexical([record.title], [record.description])[0]
 
 
 def _shared_occupations(
@@ -153,9 +158,8 @@ def search(
         source = Kind.VACANCIES if record._meta.model is Kind.VACANCIES.record_model else Kind.CANDIDATES
         if source == target:
             raise MatchingError(f"a {record._meta.verbose_name} is matched against {source.other.value}", field="kind")
-        query = query_vector(tenant=tenant, version=version, kind=source, record=record)
+        query, lexical = query_vectors(tenant=tenant, version=version, kind=source, record=record)
         title = encoder_for(version).encode([record.title])[0][0]
-        lexical = record_lexical([record.title], [record.description])[0]
     else:
         text = text.strip() if isinstance(text, str) else ""
         if not text or len(text) > MAX_DESCRIPTION_CHARS:
@@ -420,7 +424,7 @@ def nearest(
         hits = []
         if via_index:
             # The graph walks by the dense cosine: the fused top `count` is re-ranked from a wider dense pool.
-            pool = max(FUSED_POOL_FACTOR * count, FUSED_POOL_MIN) if fused else count
+            pool = max(count, min(FUSED_POOL_FACTOR * count, MAX_RANK_POOL), FUSED_POOL_MIN) if fused else count
             with hnsw_search_settings():
                 hits = sorted(rows(exact=False)[:pool], key=lambda row: row.distance)  # relaxed order: re-sort
             hits = hits[:count] if len(hits) == pool else []
