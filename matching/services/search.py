@@ -456,10 +456,12 @@ def nearest(
             hits, scores = [hits[i] for i in kept], [scores[i] for i in kept]
     confidence = [None] * len(hits)
     if calibrator is not None and hits:
-        # The calibrator was fitted on dense cosines, nearest first (services/confidence.py): each hit gets what it
-        # reads off the pool's dense cosines (less the same penalty) in their own order, as a dense-only search has.
+        # The calibrator was fitted on dense cosines, nearest first (services/confidence.py): it reads the dense
+        # cosines (less the same penalty) of the best pool + 1 hits sorted as a dense-only search has them, then the
+        # rest in order, so a hit's confidence still does not change with k.
         dense = np.array([score + hit.distance - hit.dense_distance for score, hit in zip(scores, hits, strict=True)])
-        order = np.argsort(-dense, kind="stable")
+        head = min(calibrator.pool + 1, len(hits))
+        order = np.r_[np.argsort(-dense[:head], kind="stable"), np.arange(head, len(hits))]
         confidence = np.empty(len(hits))
         confidence[order] = calibrator.predict(dense[order])
         confidence = confidence.tolist()
