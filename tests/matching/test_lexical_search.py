@@ -251,3 +251,10 @@ def test_a_tenants_labelled_pairs_are_scored_as_its_searches_score_them(acme):
         labelled = labelled_set(tenant=acme, version=acme.active_encoder)
         order = [p.candidate_id for p in labelled_pairs(tenant=acme)]
     assert labelled.similarities.tolist() == pytest.approx([served[i] for i in order], abs=1e-5)
+
+
+def test_the_match_list_and_the_operator_panel_say_how_the_similarity_is_mixed(acme, acme_admin):
+    candidate(acme, "Accountant")
+    words = "60% meaning and 40% spelling"
+    assert words in acme_admin.get("/search/?q=acountant&kind=candidates").content.decode()
+    assert words in acme_admin.get("/").content.decode()
