@@ -85,6 +85,30 @@ def raw_rate(version: EncoderVersion, texts: list[str], chunk: int | None = None
     return len(texts) / (time.perf_counter() - started)
 
 
+def raw_lexical_ratio(version: EncoderVersion, tenant, rounds: int = 3) -> tuple[float, float]:  # noqa: ANN001
+    """(rows/s of encode alone, of encode + the lexical vectors) on the tenant's rows in this process, alternated."""
+    from matching.services.lexical import record_lexical
+
+    with tenant_scope(tenant.id):
+        rows = [r for kind in Kind for r in kind.record_model.objects.filter(tenant=tenant).order_by("pk")]
+    texts, titles, descriptions = (
+        [r.text_for_encoding for r in rows],
+        [r.title for r in rows],
+        [r.description for r in rows],
+    )
+    encoder = encoder_for(version)
+    dense_s = lexical_s = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        encoder.encode(texts, batch_size=settings.ENCODE_BATCH_SIZE)
+        dense_s += time.perf_counter() - started
+        started = time.perf_counter()
+        encoder.encode(texts, batch_size=settings.ENCODE_BATCH_SIZE)
+        record_lexical(titles, descriptions)
+        lexical_s += time.perf_counter() - started
+    return rounds * len(rows) / dense_s, rounds * len(rows) / lexical_s
+
+
 def wait_for(condition, timeout_s: float) -> None:  # noqa: ANN001
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -110,8 +134,9 @@ def main() -> None:
 
     # The lexical channel side by side (issue 20): the same rows re-indexed to a dense-only version (lexical weight
     # 0: no n-gram vectors written) and to one with the default weight, in the same worker, alternating.
-    dense_only = [new_version("dense-only", lexical_weight=0) for _ in range(2)]
-    with_lexical = [version, new_version("lexical")]
+    # ABBA order over three pairs, so a load that changes during the run favours neither.
+    dense_only = [new_version("dense-only", lexical_weight=0) for _ in range(3)]
+    with_lexical = [version, new_version("lexical"), new_version("lexical")]
 
     def timed_reindex(target: EncoderVersion) -> tuple[Job, float]:
         with tenant_scope(tenant.id):
@@ -130,13 +155,15 @@ def main() -> None:
             ids = list(Kind.VACANCIES.record_model.objects.filter(tenant=warm).values_list("pk", flat=True))
             encode_records_task.delay(warm.id, Kind.VACANCIES.value, ids, version.id)
             wait_for(lambda: Kind.VACANCIES.embedding_model.objects.filter(encoder_version=version).exists(), 300)
-        for plain, lexical in zip(dense_only, with_lexical, strict=True):
-            for name, target in (("dense only", plain), ("dense + lexical", lexical)):
+        for pair, (plain, lexical) in enumerate(zip(dense_only, with_lexical, strict=True)):
+            runs = (("dense only", plain), ("dense + lexical", lexical))
+            for name, target in runs if pair % 2 == 0 else runs[::-1]:
                 job, seconds = timed_reindex(target)
                 side_by_side[name].append(job.total / seconds)
         celery_s = job.total / side_by_side["dense + lexical"][-1]
         worker_rss = max(peak_rss_mb(pid) for pid in [worker_pid, *children_of(worker_pid)])
     raw_after = raw_rate(version, texts)
+    raw_dense, raw_with_lexical = raw_lexical_ratio(version, tenant)
 
     command_version = new_version("command", index_first=args.index_first)
     started = time.perf_counter()
@@ -159,6 +186,9 @@ def main() -> None:
          "detail": "the steps' chunks, this process"},
         {"path": "Celery start_reindex -> worker", "rows": job.total, "rows_per_s": job.total / celery_s,
          "detail": f"{celery_s:.1f} s, {job.params['step']} steps of {REINDEX_BATCH}"},
+        {"path": "raw encode, alternated", "rows": len(texts), "rows_per_s": raw_dense, "detail": "3 rounds"},
+        {"path": "raw encode + lexical, alternated", "rows": len(texts), "rows_per_s": raw_with_lexical,
+         "detail": f"{100 * raw_with_lexical / raw_dense:.1f}% of encode alone"},
         *({"path": f"Celery, {name}", "rows": job.total, "rows_per_s": sum(rates) / len(rates),
            "detail": "runs " + ", ".join(f"{r:.0f}/s" for r in rates)} for name, rates in side_by_side.items()),
         {"path": "manage.py reindex (incl. start)", "rows": command_rows, "rows_per_s": command_rows / command_s,

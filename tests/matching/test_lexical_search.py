@@ -14,7 +14,7 @@ from matching.services import SearchFilters, encode_records, labelled_pairs, rec
 from matching.services.calibration import labelled_set
 from matching.services.encoding import encoder_for
 from matching.services.lexical import from_sparsevec, lexical_weight, record_lexical, text_lexical
-from matching.services.search import nearest
+from matching.services.search import hnsw_search_settings, nearest, nearest_rows
 from rules.services import Actor, create_rule
 from tenants.scoping import tenant_scope
 from tests.factories import candidate, vacancy
@@ -237,6 +237,15 @@ def test_through_the_hnsw_index_the_fused_top_k_is_k_rows_and_matches_the_exact_
             assert [h.similarity for h in hits] == sorted((h.similarity for h in hits), reverse=True)
             found.append(len({h.record.id for h in hits} & exact))
     assert sum(found) / (10 * len(found)) >= 0.95, found  # recall@10 against the exact fused ranking
+    with tenant_scope(acme.id):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_sort = off")  # no exact sort: the order must come from the HNSW index
+        with hnsw_search_settings():
+            plan = nearest_rows(
+                tenant=acme, target=Kind.CANDIDATES, version=acme.active_encoder, query=query, lexical=query_lexical,
+                filters=SearchFilters(),
+            )[:100].explain()  # fmt: skip
+    assert "candidateembedding_hnsw_v" in plan  # the fused query still walks the dense graph
 
 
 def test_a_tenants_labelled_pairs_are_scored_as_its_searches_score_them(acme):
@@ -253,7 +262,7 @@ def test_a_tenants_labelled_pairs_are_scored_as_its_searches_score_them(acme):
     assert labelled.similarities.tolist() == pytest.approx([served[i] for i in order], abs=1e-5)
 
 
-def test_the_match_list_and_the_operator_panel_say_how_the_similarity_is_mixed(acme, acme_admin):
+def test_the_search_page_and_the_operator_panel_say_how_the_similarity_is_mixed(acme, acme_admin):
     candidate(acme, "Accountant")
     words = "60% meaning and 40% spelling"
     assert words in acme_admin.get("/search/?q=acountant&kind=candidates").content.decode()
