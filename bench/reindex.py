@@ -57,9 +57,10 @@ def seed(slug: str, rows: int):  # noqa: ANN201
     return tenant
 
 
-def new_version(tag: str, *, index_first: bool = False) -> EncoderVersion:
+def new_version(tag: str, *, index_first: bool = False, lexical_weight: float | None = None) -> EncoderVersion:
+    config = {"bench": "reindex"} | ({} if lexical_weight is None else {"lexical_weight": lexical_weight})
     version = EncoderVersion.objects.create(
-        name=f"bench-{tag}-{time.time_ns()}", dimension=384, artifact_path=BASE_MODEL, config={"bench": "reindex"}
+        name=f"bench-{tag}-{time.time_ns()}", dimension=384, artifact_path=BASE_MODEL, config=config
     )
     if index_first:  # the old way: the graph is kept up to date row by row while the re-index writes
         create_vector_indexes(connection, version_id=version.id, dimension=384)
@@ -82,6 +83,30 @@ def raw_rate(version: EncoderVersion, texts: list[str], chunk: int | None = None
     for start in range(0, len(texts), chunk):
         encoder.encode(texts[start : start + chunk], batch_size=settings.ENCODE_BATCH_SIZE)
     return len(texts) / (time.perf_counter() - started)
+
+
+def raw_lexical_ratio(version: EncoderVersion, tenant, rounds: int = 3) -> tuple[float, float]:  # noqa: ANN001
+    """(rows/s of encode alone, of encode + the lexical vectors) on the tenant's rows in this process, alternated."""
+    from matching.services.lexical import record_lexical
+
+    with tenant_scope(tenant.id):
+        rows = [r for kind in Kind for r in kind.record_model.objects.filter(tenant=tenant).order_by("pk")]
+    texts, titles, descriptions = (
+        [r.text_for_encoding for r in rows],
+        [r.title for r in rows],
+        [r.description for r in rows],
+    )
+    encoder = encoder_for(version)
+    dense_s = lexical_s = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        encoder.encode(texts, batch_size=settings.ENCODE_BATCH_SIZE)
+        dense_s += time.perf_counter() - started
+        started = time.perf_counter()
+        encoder.encode(texts, batch_size=settings.ENCODE_BATCH_SIZE)
+        record_lexical(titles, descriptions)
+        lexical_s += time.perf_counter() - started
+    return rounds * len(rows) / dense_s, rounds * len(rows) / lexical_s
 
 
 def wait_for(condition, timeout_s: float) -> None:  # noqa: ANN001
@@ -107,20 +132,38 @@ def main() -> None:
     raw_before = raw_rate(version, texts)
     chunked = raw_rate(version, texts, chunk=REINDEX_BATCH)
 
+    # The lexical channel side by side (issue 20): the same rows re-indexed to a dense-only version (lexical weight
+    # 0: no n-gram vectors written) and to one with the default weight, in the same worker, alternating.
+    # ABBA order over three pairs, so a load that changes during the run favours neither.
+    dense_only = [new_version("dense-only", lexical_weight=0) for _ in range(3)]
+    with_lexical = [version, new_version("lexical"), new_version("lexical")]
+
+    def timed_reindex(target: EncoderVersion) -> tuple[Job, float]:
+        with tenant_scope(tenant.id):
+            with transaction.atomic():
+                job = start_reindex(tenant=tenant, version=target)
+            started = time.perf_counter()  # the first step is published on commit
+            wait_for(lambda: Job.objects.get(pk=job.pk).status == Job.Status.DONE, 3600)
+            seconds = time.perf_counter() - started
+            job.refresh_from_db()
+        tenant.refresh_from_db()
+        return job, seconds
+
+    side_by_side = {"dense only": [], "dense + lexical": []}
     with celery_worker(BENCH_VAR / "logs" / "reindex-worker.log", queues=args.queues) as worker_pid:
         with tenant_scope(warm.id):  # the worker loads the encoder here, outside the timed run
             ids = list(Kind.VACANCIES.record_model.objects.filter(tenant=warm).values_list("pk", flat=True))
             encode_records_task.delay(warm.id, Kind.VACANCIES.value, ids, version.id)
             wait_for(lambda: Kind.VACANCIES.embedding_model.objects.filter(encoder_version=version).exists(), 300)
-        with tenant_scope(tenant.id):
-            with transaction.atomic():
-                job = start_reindex(tenant=tenant, version=version)
-            started = time.perf_counter()  # the first step is published on commit
-            wait_for(lambda: Job.objects.get(pk=job.pk).status == Job.Status.DONE, 3600)
-            celery_s = time.perf_counter() - started
-            job.refresh_from_db()
+        for pair, (plain, lexical) in enumerate(zip(dense_only, with_lexical, strict=True)):
+            runs = (("dense only", plain), ("dense + lexical", lexical))
+            for name, target in runs if pair % 2 == 0 else runs[::-1]:
+                job, seconds = timed_reindex(target)
+                side_by_side[name].append(job.total / seconds)
+        celery_s = job.total / side_by_side["dense + lexical"][-1]
         worker_rss = max(peak_rss_mb(pid) for pid in [worker_pid, *children_of(worker_pid)])
     raw_after = raw_rate(version, texts)
+    raw_dense, raw_with_lexical = raw_lexical_ratio(version, tenant)
 
     command_version = new_version("command", index_first=args.index_first)
     started = time.perf_counter()
@@ -143,6 +186,11 @@ def main() -> None:
          "detail": "the steps' chunks, this process"},
         {"path": "Celery start_reindex -> worker", "rows": job.total, "rows_per_s": job.total / celery_s,
          "detail": f"{celery_s:.1f} s, {job.params['step']} steps of {REINDEX_BATCH}"},
+        {"path": "raw encode, alternated", "rows": len(texts), "rows_per_s": raw_dense, "detail": "3 rounds"},
+        {"path": "raw encode + lexical, alternated", "rows": len(texts), "rows_per_s": raw_with_lexical,
+         "detail": f"{100 * raw_with_lexical / raw_dense:.1f}% of encode alone"},
+        *({"path": f"Celery, {name}", "rows": job.total, "rows_per_s": sum(rates) / len(rates),
+           "detail": "runs " + ", ".join(f"{r:.0f}/s" for r in rates)} for name, rates in side_by_side.items()),
         {"path": "manage.py reindex (incl. start)", "rows": command_rows, "rows_per_s": command_rows / command_s,
          "detail": f"{command_s:.1f} s wall"},
     ]  # fmt: skip
@@ -151,6 +199,8 @@ def main() -> None:
         f"SEARCH_EXACT_MAX_ROWS {settings.SEARCH_EXACT_MAX_ROWS} (a tenant past it gets its own HNSW before the "
         f"switch); worker on {args.queues or 'every queue'}, peak RSS {worker_rss:.0f} MB"
     )
+    lexical_ratio = sum(side_by_side["dense + lexical"]) / sum(side_by_side["dense only"])
+    print(f"re-index with the lexical vectors: {100 * lexical_ratio:.1f}% of the dense-only rate")
     print(f"{'path':<34} {'rows':>6} {'rows/s':>8} {'% of raw':>9}  detail")
     for row in rows:
         row["pct_of_raw"] = 100 * row["rows_per_s"] / raw
@@ -169,6 +219,7 @@ def main() -> None:
                     "search_exact_max_rows": settings.SEARCH_EXACT_MAX_ROWS,
                 },
                 "worker_peak_rss_mb": worker_rss,
+                "lexical_over_dense_only": lexical_ratio,
                 "rows": rows,
             },
             indent=2,

@@ -340,6 +340,9 @@ class ExplanationOut(serializers.Serializer):
         help_text="labels of the top-3 ESCO occupations the hit shares with the query record; left out for free "
         "text and while the query's occupations are not stored yet",
     )
+    dense_similarity = serializers.FloatField(
+        allow_null=True, help_text="the dense (meaning) cosine alone; similarity is it fused with the lexical one"
+    )
 
 
 class SearchApi(APIView):
@@ -384,7 +387,9 @@ class SearchApi(APIView):
         title = serializers.CharField(source="record.title")
         country = serializers.CharField(source="record.country")
         city = serializers.CharField(source="record.city")
-        similarity = serializers.FloatField()
+        similarity = serializers.FloatField(
+            help_text="(1 - lexical_weight) x the dense cosine + lexical_weight x the character n-gram cosine"
+        )
         confidence = serializers.FloatField(
             allow_null=True,
             help_text="the probability that this hit is a right match, from a calibrator fitted per encoder version on "
@@ -411,6 +416,9 @@ class SearchApi(APIView):
         threshold_source = serializers.CharField(allow_null=True, help_text="tenant, global, or null")
         requirements = serializers.ChoiceField(choices=MODES, help_text="the requirements mode used")
         no_strong_match = serializers.BooleanField(help_text="no result is graded strong or possible")
+        lexical_weight = serializers.FloatField(
+            help_text="the encoder version's weight of the lexical (spelling) cosine in each similarity; 0: dense only"
+        )
         excluded = serializers.SerializerMethodField()
         results = serializers.SerializerMethodField()
 
@@ -472,6 +480,7 @@ def search_json(result: SearchResult) -> dict:
         "threshold_source": result.threshold_source,
         "requirements": result.requirements,
         "no_strong_match": result.no_strong_match,
+        "lexical_weight": float(result.lexical_weight),
         "excluded": excluded,
         "results": hits,
     }

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from pgvector.django import VectorField
+from pgvector.django import SparseVectorField, VectorField
 
 from tenants.scoping import TenantOwned
 
@@ -93,6 +93,9 @@ class Embedding(TenantOwned):
     occupations = models.JSONField(null=True, blank=True)
     occupation_uris = ArrayField(models.CharField(max_length=200), default=list, blank=True)
     isco_codes = ArrayField(models.CharField(max_length=4), default=list, blank=True)
+    # The record's character n-gram vector (ml/lexical.py), the search's lexical channel; null on rows stored before
+    # it existed until migration 0014 or the next encode fills it (search then scores the row by its dense cosine).
+    lexical = SparseVectorField(null=True, blank=True)
 
     class Meta:
         abstract = True

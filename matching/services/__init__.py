@@ -28,6 +28,7 @@ from .feedback import (
 )
 from .filters import SearchFilters
 from .global_calibration import calibrate_global, ensure_global_calibrations
+from .lexical import lexical_weight, score_mix
 from .records import (
     MAX_BULK_ROWS,
     RecordInput,
@@ -64,6 +65,8 @@ __all__ = [
     "export_feedback_csv",
     "import_feedback_csv",
     "labelled_pairs",
+    "lexical_weight",
+    "score_mix",
     "record_feedback",
     "refit_tenants_with_new_feedback",
     "request_refit",

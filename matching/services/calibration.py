@@ -1,7 +1,8 @@
 """Per-tenant similarity thresholds: which one a search uses, and fitting it to the tenant's labelled pairs.
 
-A tenant's threshold is fitted (matching/ml/thresholds.fit_threshold) to its labelled pairs, scored by the cosine
-similarity of the pair's stored vectors under the tenant's active encoder, to the target it chose (best F1 by
+A tenant's threshold is fitted (matching/ml/thresholds.fit_threshold) to its labelled pairs, scored as search scores
+them: the fused similarity (dense cosine and lexical cosine, services/lexical.py) of the pair's stored vectors under
+the tenant's active encoder, to the target it chose (best F1 by
 default, or the lowest threshold whose false-accept rate stays within a maximum). Until it has
 MIN_LABELS_PER_CLASS good and as many bad labels, searches use the encoder version's global threshold
 (global_calibration.py). OPIS (matching/ml/metrics.opis, the function `evaluate` uses) is computed after each fit
@@ -36,6 +37,7 @@ from ..models import (
 )
 from .encoding import active_encoder_version, encode_records
 from .feedback import labelled_pairs
+from .lexical import from_sparsevec, pair_similarity
 
 logger = logging.getLogger(__name__)
 
@@ -145,9 +147,15 @@ def labelled_set(*, tenant: Tenant, version: EncoderVersion) -> LabelledSet:
     for kind, ids in wanted.items():
         encode_records(tenant=tenant, kind=kind, record_ids=ids, version=version)  # a no-op for current vectors
         rows = kind.embedding_model.objects.filter(tenant=tenant, encoder_version=version, record_id__in=ids)
-        vectors[kind] = {rid: np.asarray(v, dtype=np.float32) for rid, v in rows.values_list("record_id", "vector")}
+        vectors[kind] = {
+            rid: (np.asarray(v, dtype=np.float32), from_sparsevec(lex))
+            for rid, v, lex in rows.values_list("record_id", "vector", "lexical")
+        }
     similarities = np.array(
-        [float(vectors[Kind.VACANCIES][p.vacancy_id] @ vectors[Kind.CANDIDATES][p.candidate_id]) for p in pairs]
+        [
+            _score(version, vectors[Kind.VACANCIES][p.vacancy_id], vectors[Kind.CANDIDATES][p.candidate_id])
+            for p in pairs
+        ]
     )
     return LabelledSet(
         similarities=similarities,
@@ -155,6 +163,11 @@ def labelled_set(*, tenant: Tenant, version: EncoderVersion) -> LabelledSet:
         groups=np.array([p.group for p in pairs], dtype=object),
         labels_through=max(p.marked_at for p in pairs),
     )
+
+
+def _score(version: EncoderVersion, vacancy: tuple, candidate: tuple) -> float:
+    """A labelled pair's score as search serves it (the fused score, services/lexical.py)."""
+    return pair_similarity(version, vacancy[0] @ candidate[0], vacancy[1], candidate[1])
 
 
 def cross_tenant_opis(*, version: EncoderVersion) -> float | None:
@@ -172,9 +185,16 @@ def cross_tenant_opis(*, version: EncoderVersion) -> float | None:
         vectors = {}
         for kind, ids in ((Kind.VACANCIES, {m[1] for m in marks}), (Kind.CANDIDATES, {m[2] for m in marks})):
             rows = kind.embedding_model.unscoped.filter(encoder_version=version, record_id__in=ids)
-            vectors[kind] = {rid: np.asarray(v, dtype=np.float32) for rid, v in rows.values_list("record_id", "vector")}
+            vectors[kind] = {
+                rid: (np.asarray(v, dtype=np.float32), from_sparsevec(lex))
+                for rid, v, lex in rows.values_list("record_id", "vector", "lexical")
+            }
         scored = [
-            (tenant_id, float(vectors[Kind.VACANCIES][v] @ vectors[Kind.CANDIDATES][c]), label == Feedback.Label.GOOD)
+            (
+                tenant_id,
+                _score(version, vectors[Kind.VACANCIES][v], vectors[Kind.CANDIDATES][c]),
+                label == Feedback.Label.GOOD,
+            )
             for tenant_id, v, c, label in marks
             if v in vectors[Kind.VACANCIES] and c in vectors[Kind.CANDIDATES]
         ]

@@ -23,8 +23,10 @@ from tenants.scoping import tenant_scope
 from .. import task_names
 from ..errors import MatchingError
 from ..ml.encoder import TextEncoder, load_encoder
+from ..ml.lexical import SparseRow
 from ..ml.onnx_encoder import ExportNotBuilt, OnnxTextEncoder
 from ..models import EncoderVersion, Kind
+from .lexical import lexical_weight, record_lexical, sparsevec_binary, sparsevec_text
 from .occupations import record_occupation_fields, request_occupation_vectors
 
 logger = logging.getLogger(__name__)
@@ -108,14 +110,22 @@ def encode_records(
     if unchanged:  # payload-only edits: mark as seen so the sweep stops offering them
         embeddings.filter(record_id__in=unchanged).update(encoded_at=timezone.now())
         _fill_occupations(kind, embeddings.filter(record_id__in=unchanged, occupations__isnull=True), version)
+        if lexical_weight(version):
+            _fill_lexical(embeddings.filter(record_id__in=unchanged, lexical__isnull=True), records, version)
     if not todo:
         return 0
     vectors, confidence = encoder_for(version).encode([r.text_for_encoding for r in todo])
+    # A dense-only version (lexical weight 0) stores no n-gram vector: its searches never read one.
+    lexical = (
+        record_lexical([r.title for r in todo], [r.description for r in todo])
+        if lexical_weight(version)
+        else [None] * len(todo)
+    )
     _upsert_vectors(
         kind.embedding_model,
         [
             (tenant.id, record.id, version.id, vectors[i], None if confidence is None else float(confidence[i]),
-             hashes[record.id])
+             hashes[record.id], lexical[i])
             for i, record in enumerate(todo)
         ],
     )  # fmt: skip
@@ -130,6 +140,21 @@ def _fill_occupations(kind: Kind, embeddings: QuerySet, version: EncoderVersion)
     if rows:
         vectors = np.asarray([row[1] for row in rows], dtype=np.float32)
         _store_occupations(kind, version, [r[0] for r in rows], vectors, [r[2] for r in rows])
+
+
+def _fill_lexical(embeddings: QuerySet, records: list, version: EncoderVersion) -> None:
+    """Rows stored before the lexical channel existed whose text is unchanged: their n-gram vector only."""
+    missing = set(embeddings.values_list("record_id", flat=True))
+    if not missing:
+        return
+    todo = [r for r in records if r.id in missing]
+    lexical = record_lexical([r.title for r in todo], [r.description for r in todo])
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {embeddings.model._meta.db_table} SET lexical = %s::sparsevec "
+            "WHERE record_id = %s AND encoder_version_id = %s",
+            [(sparsevec_text(row), r.id, version.id) for r, row in zip(todo, lexical, strict=True)],
+        )
 
 
 def _store_occupations(
@@ -151,11 +176,12 @@ def _store_occupations(
     model.objects.bulk_update(list(rows.values()), ["occupations", "occupation_uris", "isco_codes"])
 
 
-_STAGE_COLUMNS = "tenant_id, record_id, encoder_version_id, vector, confidence, text_hash"
+_STAGE_COLUMNS = "tenant_id, record_id, encoder_version_id, vector, confidence, text_hash, lexical"
 
 
 def _upsert_vectors(model: type, rows: list[tuple]) -> None:
-    """Upsert (tenant_id, record_id, version_id, vector, confidence, text_hash) rows, keyed on (record, version).
+    """Upsert (tenant_id, record_id, version_id, vector, confidence, text_hash, lexical) rows, keyed on (record,
+    version).
 
     The vectors travel as binary COPY into a temporary table, then one INSERT ... ON CONFLICT: Django's bulk_create
     sends each vector as text, and formatting 384 floats per row was half of a re-index's write time
@@ -173,15 +199,17 @@ def _upsert_vectors(model: type, rows: list[tuple]) -> None:
             return
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS matching_vector_stage (tenant_id bigint, record_id bigint, "
-            "encoder_version_id bigint, vector vector, confidence double precision, text_hash varchar(64)) "
-            "ON COMMIT DELETE ROWS"
+            "encoder_version_id bigint, vector vector, confidence double precision, text_hash varchar(64), "
+            "lexical sparsevec) ON COMMIT DELETE ROWS"
         )
-        cursor.execute("SELECT 'vector'::regtype::oid")  # per database: the extension's type has no fixed OID
-        (oid,) = cursor.fetchone()
+        # per database: the extension's types have no fixed OIDs
+        cursor.execute("SELECT 'vector'::regtype::oid, 'sparsevec'::regtype::oid")
+        oid, sparse_oid = cursor.fetchone()
         raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no COPY
         raw.adapters.register_dumper(np.ndarray, _vector_dumper(oid))
+        raw.adapters.register_dumper(SparseRow, _sparse_dumper(sparse_oid))
         with raw.copy(f"COPY matching_vector_stage ({_STAGE_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(["int8", "int8", "int8", oid, "float8", "text"])
+            copy.set_types(["int8", "int8", "int8", oid, "float8", "text", sparse_oid])
             for row in rows:
                 copy.write_row(row)
         cursor.execute(
@@ -189,6 +217,7 @@ def _upsert_vectors(model: type, rows: list[tuple]) -> None:
             f"SELECT {_STAGE_COLUMNS}, now(), '{{}}', '{{}}' FROM matching_vector_stage "
             "ON CONFLICT (record_id, encoder_version_id) DO UPDATE SET vector = EXCLUDED.vector, "
             "confidence = EXCLUDED.confidence, text_hash = EXCLUDED.text_hash, encoded_at = EXCLUDED.encoded_at, "
+            "lexical = EXCLUDED.lexical, "
             # a new text's occupations are its own: cleared here, stored by _store_occupations once they can be
             "occupations = NULL, occupation_uris = '{}', isco_codes = '{}'"
         )
@@ -199,6 +228,18 @@ def _upsert_vectors(model: type, rows: list[tuple]) -> None:
 def _vector_dumper(oid: int) -> type[Dumper]:
     """The dumper bound to one database's vector OID (COPY's set_types finds dumpers by OID): one class per OID."""
     return type("VectorDumper", (_BinaryVectorDumper,), {"oid": oid})
+
+
+@lru_cache(maxsize=8)
+def _sparse_dumper(oid: int) -> type[Dumper]:
+    return type("SparseVectorDumper", (_BinarySparseDumper,), {"oid": oid})
+
+
+class _BinarySparseDumper(Dumper):
+    format = Format.BINARY
+
+    def dump(self, obj: SparseRow) -> bytes:
+        return sparsevec_binary(obj)
 
 
 class _BinaryVectorDumper(Dumper):

@@ -38,6 +38,8 @@ class Explanation:
     # The labels of the top-3 ESCO occupations the hit shares with the query record (services/normalization.py);
     # None for free text or while the query's are not stored yet, and then left out of the JSON.
     occupations: list[str] | None = None
+    # The dense cosine alone: the similarity shown is the fused score (services/search.py, README "Search").
+    dense_similarity: float | None = None
 
     @property
     def unmet(self) -> int:
@@ -55,6 +57,7 @@ class Explanation:
             "threshold": self.threshold,
             "threshold_source": self.threshold_source,
             "penalty": self.penalty,
+            "dense_similarity": self.dense_similarity,
         }
         if self.occupations is not None:
             payload["occupations"] = list(self.occupations)

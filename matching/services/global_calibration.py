@@ -16,6 +16,8 @@ occupation title (preferred or alternative label) + one sentence of its descript
 using different titles and different sentences; each query has two negatives, a random other occupation and a near
 miss from the same ISCO minor group (3 digits) where there is one, so the fit sees the confusions a recruiter
 would. "record": record against record; "text": a JobBERT validation title (a real vacancy title) against records.
+Every similarity is the score the version's searches serve: fused with the lexical channel when its lexical weight
+is not 0 (services/lexical.py; config["score"] names it), else the dense cosine.
 """
 
 import json
@@ -27,11 +29,13 @@ import numpy as np
 
 from tenants.models import Tenant
 
+from ..ml.lexical import fused
 from ..ml.metrics import opis
 from ..ml.thresholds import fit_threshold
 from ..models import EncoderVersion, GlobalCalibration
 from ..reference_data import GLOBAL_CALIBRATION_DIR, JOBBERT_VALIDATION_CSV, esco_occupations, validation_titles
 from .encoding import encoder_for
+from .lexical import lexical_weight, record_lexical, text_lexical
 
 logger = logging.getLogger(__name__)
 
@@ -69,23 +73,27 @@ def shape_pairs(
     for i, o in enumerate(occupations):
         by_minor.setdefault(o.isco_group[:3], []).append(i)
 
-    def record(i: int, variant: int) -> str:  # variant 0 and 1: different title, different sentence
+    def parts(i: int, variant: int) -> tuple[str, str]:  # variant 0 and 1: different title, different sentence
         o, sentences = occupations[i], _sentences(occupations[i].description)
         titles = [o.label, *o.alt_labels]
-        return f"{titles[variant % len(titles)]}. {sentences[variant % len(sentences)]}"
+        return titles[variant % len(titles)], sentences[variant % len(sentences)]
+
+    def record(i: int, variant: int) -> str:  # as Record.text_for_encoding reads
+        return ". ".join(parts(i, variant))
 
     if shape == "record":
         own = np.arange(len(occupations))
-        texts = [record(i, 0) for i in own]
+        query_parts = [parts(i, 0) for i in own]
     elif shape == "text":
         rows = [(title, index[uri]) for title, uri in validation_titles(JOBBERT_VALIDATION_CSV) if uri in index]
         own = np.array([i for _, i in rows])
-        texts = [title for title, _ in rows]
+        query_parts = [(title, "") for title, _ in rows]  # free text: read whole as a title (search.py)
     else:
         raise ValueError(f"unknown shape {shape!r}")
     if queries is not None and queries < len(own):
         keep = np.sort(rng.choice(len(own), size=queries, replace=False))
-        own, texts = own[keep], [texts[i] for i in keep]
+        own, query_parts = own[keep], [query_parts[i] for i in keep]
+    texts = [". ".join(p for p in q if p) for q in query_parts]
     random_other = (own + rng.integers(1, len(occupations), size=len(own))) % len(occupations)
     near = np.array(
         [
@@ -101,9 +109,27 @@ def shape_pairs(
     similarities = np.concatenate(
         [np.einsum("ij,ij->i", query_vectors, record_vectors[columns]) for columns in (own, random_other, near)]
     )
+    if weight := lexical_weight(version):  # the score search serves: fused with the lexical channel
+        query_lexical = record_lexical([q[0] for q in query_parts], [q[1] for q in query_parts])
+        titles, sentences = [parts(i, 1)[0] for i in used], [parts(i, 1)[1] for i in used]
+        stored = dict(zip(used, record_lexical(titles, sentences), strict=True))
+        lexical = np.array(
+            [
+                q.dot(stored[i])
+                for columns in (own, random_other, near)
+                for q, i in zip(query_lexical, columns, strict=True)
+            ]
+        )
+        similarities = fused(similarities, lexical, weight)
     groups = np.array([occupations[i].major_group for i in own], dtype=object)
     is_positive = np.r_[np.ones(len(own), dtype=bool), np.zeros(2 * len(own), dtype=bool)]
     return similarities, is_positive, np.concatenate([groups, groups, groups])
+
+
+def score_name(version: EncoderVersion) -> str:
+    """What the fit's similarities are: the score this version's searches serve."""
+    weight = lexical_weight(version)
+    return f"fused, lexical weight {weight:g}" if weight else "dense cosine"
 
 
 def fit_shapes(*, version: EncoderVersion, queries: int | None = None, seed: int = 0) -> dict:
@@ -127,6 +153,7 @@ def fit_shapes(*, version: EncoderVersion, queries: int | None = None, seed: int
                 "queries": "ESCO records" if shape == "record" else JOBBERT_VALIDATION_CSV.name,
                 "records": "ESCO v1.1.1 title + one description sentence",
                 "negatives": "a random other occupation and one of the same ISCO minor group",
+                "score": score_name(version),
                 "seed": seed,
                 "seconds": round(time.monotonic() - started, 1),
             },
@@ -172,6 +199,13 @@ def validation_pairs(
             for columns in (own, first, second)  # positives, then the two negatives of every title
         ]
     )
+    if weight := lexical_weight(version):
+        title_lexical = [text_lexical(title) for title, _ in rows]
+        stored = dict(zip(used, record_lexical([esco[uris[i]].label for i in used], None), strict=True))
+        lexical = np.array(
+            [q.dot(stored[i]) for columns in (own, first, second) for q, i in zip(title_lexical, columns, strict=True)]
+        )
+        similarities = fused(similarities, lexical, weight)
     groups = np.array([esco[uri].major_group for _, uri in rows], dtype=object)
     is_positive = np.r_[np.ones(len(rows), dtype=bool), np.zeros(2 * len(rows), dtype=bool)]
     return similarities, is_positive, np.concatenate([groups, groups, groups])
@@ -203,6 +237,7 @@ def calibrate_global(*, version: EncoderVersion, titles: int | None = None, seed
                 "titles": int(is_positive.sum()),
                 "negatives": "two random other occupations per title",
                 "labels": "ESCO v1.1.1 preferred labels",
+                "score": score_name(version),
                 "seed": seed,
                 "seconds": seconds,
             },

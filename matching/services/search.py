@@ -7,26 +7,31 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Count, Q, QuerySet, Value
-from django.db.models.functions import Cast
-from pgvector.django import CosineDistance, VectorField
+from django.db.models import Count, F, FloatField, Q, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce
+from pgvector.django import CosineDistance, MaxInnerProduct, SparseVectorField, VectorField
 
 from jobmatch_site.replica import read_alias, search_reads
 from tenants.models import Tenant
 
 from ..errors import MatchingError
+from ..ml.lexical import SparseRow
 from ..models import EncoderVersion, Kind, Record
 from .calibration import Threshold
 from .encoding import active_encoder_version, encoder_for, text_hash
 from .exclusions import TriggeredRule, exclusion_source
 from .explanations import Explanation, grade
 from .filters import SearchFilters
+from .lexical import from_sparsevec, lexical_weight, record_lexical, score_mix, sparsevec_text, text_lexical
 from .records import MAX_DESCRIPTION_CHARS
 from .requirements import check_requirements, clean_mode, distance_km, requirements_q
 from .search_settings import search_settings, title_vector
 
 MAX_K = 100
 MAX_RANK_POOL = 4000  # rows requirements=rank may re-rank for one search
+# Through the graph, the fused score re-ranks this many times the rows asked for (at least FUSED_POOL_MIN) of the
+# nearest by the dense cosine: recall@10 against the exact fused ranking, bench/fused_search.py (bench/README.md).
+FUSED_POOL_FACTOR, FUSED_POOL_MIN = 4, 100
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Match:
     score: float | None = None  # the similarity less the penalty for unmet requirements (requirements=rank)
     grade: str = "below"  # strong / possible / weak / below: services/explanations.py
     explanation: Explanation = field(default_factory=Explanation)
+    dense_similarity: float | None = None  # the dense cosine alone; `similarity` is the fused score
 
     @property
     def record_id(self) -> int:
@@ -67,6 +73,11 @@ class SearchResult:
     excluded: list[RuleEffect] = field(default_factory=list)
     requirements: str = "filter"  # the mode used
     shape: str = "text"  # the query's shape: "record" or "text" (which global threshold applies)
+    lexical_weight: float = 0.0  # w in similarity = (1 - w) x dense cosine + w x lexical cosine
+
+    @property
+    def score_mix(self) -> str:
+        return score_mix(self.lexical_weight)
 
     @property
     def no_strong_match(self) -> bool:
@@ -74,19 +85,24 @@ class SearchResult:
         return not any(m.grade in ("strong", "possible") for m in self.matches)
 
 
-def query_vector(*, tenant: Tenant, version: EncoderVersion, kind: Kind, record: Record) -> np.ndarray:
-    """The record's stored vector when current, else encoded now (a search never waits on the worker)."""
+def query_vectors(
+    *, tenant: Tenant, version: EncoderVersion, kind: Kind, record: Record
+) -> tuple[np.ndarray, SparseRow]:
+    """The record's stored dense and lexical vectors when current, else computed now (a search never waits on the
+    worker): the same vectors a labelled pair of it is scored with (services/calibration.py)."""
     stored = (
         kind.embedding_model.objects.filter(
             tenant=tenant, encoder_version=version, record=record, text_hash=text_hash(record.text_for_encoding)
         )
-        .values_list("vector", flat=True)
+        .values_list("vector", "lexical")
         .first()
     )
     if stored is not None:
-        return np.asarray(stored, dtype=np.float32)
-    vectors, _ = encoder_for(version).encode([record.text_for_encoding])
-    return vectors[0]
+        dense = np.asarray(stored[0], dtype=np.float32)
+    else:
+        dense = encoder_for(version).encode([record.text_for_encoding])[0][0]
+    lexical = from_sparsevec(stored[1]) if stored is not None else None
+    return dense, lexical or record_lexical([record.title], [record.description])[0]
 
 
 def _shared_occupations(
@@ -143,7 +159,7 @@ def search(
         source = Kind.VACANCIES if record._meta.model is Kind.VACANCIES.record_model else Kind.CANDIDATES
         if source == target:
             raise MatchingError(f"a {record._meta.verbose_name} is matched against {source.other.value}", field="kind")
-        query = query_vector(tenant=tenant, version=version, kind=source, record=record)
+        query, lexical = query_vectors(tenant=tenant, version=version, kind=source, record=record)
         if exclusion_source().has_rules(tenant=tenant, version=version):  # the title only triggers rules
             title = title_vector(version=version, title=record.title)
     else:
@@ -151,6 +167,7 @@ def search(
         if not text or len(text) > MAX_DESCRIPTION_CHARS:
             raise MatchingError(f"text must be 1 to {MAX_DESCRIPTION_CHARS} characters", field="text")
         query = encoder_for(version).encode([text])[0][0]
+        lexical = text_lexical(text)
     filters = filters or SearchFilters()
     rules = exclusion_source().triggered(tenant=tenant, version=version, query=query)
     if title is not None:
@@ -182,6 +199,7 @@ def search(
             target=target,
             version=version,
             query=query,
+            lexical=lexical,
             filters=filters,
             k=k,
             exclusions=rules,
@@ -204,6 +222,7 @@ def search(
             threshold_source=None if threshold is None else threshold.label,
             penalty=round(hit.similarity - hit.score, 6) if hit.score is not None else 0.0,
             occupations=shared.get(hit.record.pk),
+            dense_similarity=hit.dense_similarity,
         )
         score = hit.similarity if hit.score is None else hit.score
         explained.append(
@@ -216,6 +235,7 @@ def search(
                 score=score,
                 grade=grade(score=score, threshold=explanation.threshold, confidence=hit.confidence),
                 explanation=explanation,
+                dense_similarity=hit.dense_similarity,
             )
         )
     return SearchResult(
@@ -229,6 +249,7 @@ def search(
         ),
         requirements=mode,
         shape=shape,
+        lexical_weight=lexical_weight(version),
     )
 
 
@@ -298,15 +319,27 @@ def nearest_rows(
     min_similarity: float | None = None,
     exact: bool = False,
     required: Q | None = None,
+    lexical: SparseRow | None = None,
 ) -> QuerySet:
     """All matching rows of `target`, nearest first, none inside an exclusion's anchor B and none below
     min_similarity. Through the HNSW index unless `exact` (slice it inside hnsw_search_settings() then): the
     iterative index scan keeps walking until k rows pass these conditions, so excluding rows never shortens the top
-    k while k rows remain."""
+    k while k rows remain.
+
+    With a `lexical` query vector and a version whose lexical weight is not 0, `distance` is 1 - the fused score
+    and min_similarity applies to it; `dense_distance` is the dense one. The exact query orders by the fused
+    score; the index query by the dense distance (the graph's order), for the caller to re-rank (nearest())."""
     # The index's cast and version predicate (index_sql.py) let the planner use it; ordering by the bare column
     # cannot match the index expression, so the exact query keeps the btree/GIN filter indexes and skips the graph.
     column = "vector" if exact else Cast("vector", VectorField(dimensions=version.dimension))
-    distance = CosineDistance(column, query.tolist())
+    distance = dense = CosineDistance(column, query.tolist())
+    weight = lexical_weight(version) if lexical is not None else 0.0
+    if weight:
+        # A row stored before the channel existed (lexical null) is scored by its dense cosine alone.
+        inner = MaxInnerProduct("lexical", Cast(Value(sparsevec_text(lexical)), SparseVectorField()))
+        dense_similarity = Value(1.0) - dense
+        lexical_similarity = Coalesce(Value(0.0) - inner, dense_similarity, output_field=FloatField())
+        distance = Value(1.0) - (Value(1.0 - weight) * dense_similarity + Value(weight) * lexical_similarity)
     rows = target.embedding_model.objects.filter(tenant=tenant, encoder_version=version)
     rows = rows.filter(filters.as_q() & Q(record__tenant=tenant))  # lets the planner start from a record index
     rows = rows.filter(required or Q())  # the vacancy's requirements (requirements=filter)
@@ -315,10 +348,11 @@ def nearest_rows(
         for rule in exclusions:
             rows = rows.exclude(_inside_anchor(rule))
     # Callers read the distance and the record, never the stored vector: 384 floats a row not worth shipping.
-    rows = rows.select_related("record").defer("vector").annotate(distance=distance)
+    rows = rows.select_related("record").defer("vector", "lexical").annotate(distance=distance)
+    rows = rows.annotate(dense_distance=dense) if weight else rows.annotate(dense_distance=F("distance"))
     if min_similarity is not None:
         rows = rows.filter(distance__lte=1.0 - min_similarity)
-    return rows.order_by("distance")
+    return rows.order_by("dense_distance" if weight and not exact else "distance")
 
 
 @contextmanager
@@ -360,9 +394,11 @@ def nearest(
     only_matches: bool = False,
     required: tuple[Q, Q] | None = None,
     penalty_of: Callable[[Record], float] | None = None,
+    lexical: SparseRow | None = None,
 ) -> list[Match]:
     """`required`: the requirement filter as (on the embedding rows, on the record rows); `penalty_of`: a row's
-    score penalty (requirements=rank), the rows then ranked by similarity less penalty."""
+    score penalty (requirements=rank), the rows then ranked by similarity less penalty. With `lexical`, rows rank
+    by the fused score (nearest_rows) and the similarity is that score."""
     on_rows, on_records = required or (Q(), Q())
 
     def rows(*, exact: bool) -> QuerySet:
@@ -376,7 +412,10 @@ def nearest(
             min_similarity=threshold.value if only_matches and threshold is not None else None,
             exact=exact,
             required=on_rows,
+            lexical=lexical,
         )
+
+    fused = lexical is not None and lexical_weight(version) > 0
 
     # A confidence is read off the best calibrator.pool rows and the next one, so it does not change with k.
     calibrator = search_settings(tenant=tenant, version=version).calibrator
@@ -386,8 +425,11 @@ def nearest(
     def nearest_first(count: int) -> list:
         hits = []
         if via_index:
+            # The graph walks by the dense cosine: the fused top `count` is re-ranked from a wider dense pool.
+            pool = max(count, min(FUSED_POOL_FACTOR * count, MAX_RANK_POOL), FUSED_POOL_MIN) if fused else count
             with hnsw_search_settings():
-                hits = sorted(rows(exact=False)[:count], key=lambda row: row.distance)  # relaxed order: re-sort
+                hits = sorted(rows(exact=False)[:pool], key=lambda row: row.distance)  # relaxed order: re-sort
+            hits = hits[:count] if len(hits) == pool else []
         if len(hits) < count:
             # Also the answer whenever the index scan came back short: it gives up after hnsw.max_scan_tuples
             # entries, which rows excluded by rules, requirements or thresholds, or not-yet-vacuumed dead entries,
@@ -416,7 +458,15 @@ def nearest(
             hits, scores = [hits[i] for i in kept], [scores[i] for i in kept]
     confidence = [None] * len(hits)
     if calibrator is not None and hits:
-        confidence = calibrator.predict(np.array(scores)).tolist()
+        # The calibrator was fitted on dense cosines, nearest first (services/confidence.py): it reads the dense
+        # cosines (less the same penalty) of the best pool + 1 hits sorted as a dense-only search has them, then the
+        # rest in order, so a hit's confidence still does not change with k.
+        dense = np.array([score + hit.distance - hit.dense_distance for score, hit in zip(scores, hits, strict=True)])
+        head = min(calibrator.pool + 1, len(hits))
+        order = np.r_[np.argsort(-dense[:head], kind="stable"), np.arange(head, len(hits))]
+        confidence = np.empty(len(hits))
+        confidence[order] = calibrator.predict(dense[order])
+        confidence = confidence.tolist()
     return [
         Match(
             kind=target,
@@ -425,6 +475,7 @@ def nearest(
             confidence=confidence[i],
             is_match=None if threshold is None else threshold.admits(scores[i]),
             score=scores[i] if penalty_of is not None else None,
+            dense_similarity=1.0 - hit.dense_distance,
         )
         for i, hit in enumerate(hits[:k])
     ]

@@ -27,6 +27,7 @@ from ..reference_data import ENCODERS_DIR
 from .confidence import load_shipped_confidence
 from .encoding import encoder_for
 from .global_calibration import load_shipped_global_calibration
+from .lexical import DEFAULT_LEXICAL_WEIGHT
 from .occupations import occupations_prepared, request_occupation_vectors
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,11 @@ def ensure_base_encoder() -> EncoderVersion:
     """The untuned all-MiniLM-L6-v2 from its wheel, registered with its HNSW indexes and prepared."""
     version, created = EncoderVersion.objects.get_or_create(
         name=BASE_ENCODER_NAME,
-        defaults={"dimension": BASE_DIMENSION, "artifact_path": BASE_MODEL, "config": {"base": "all-MiniLM-L6-v2"}},
+        defaults={
+            "dimension": BASE_DIMENSION,
+            "artifact_path": BASE_MODEL,
+            "config": {"base": "all-MiniLM-L6-v2", "lexical_weight": DEFAULT_LEXICAL_WEIGHT},
+        },
     )
     if created:
         create_vector_indexes(connection, version_id=version.id, dimension=version.dimension)

@@ -11,7 +11,7 @@ from shortlists.selectors import pipeline_labels, status_counts
 from ..errors import MatchingError
 from ..models import Job, Kind
 from ..selectors import created_since, get_job, latest_threshold_fit, recent_jobs
-from ..services import active_encoder_version, encoded_counts, threshold_for
+from ..services import active_encoder_version, encoded_counts, lexical_weight, score_mix, threshold_for
 from ..services.no_strong_match import NEWEST_VACANCIES, vacancies_without_strong_match
 from .common import tenant_page
 
@@ -36,6 +36,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     new = {kind: created_since(tenant=request.tenant, kind=kind, since=week_ago) for kind in Kind}
     context = _progress_context(request) | {
         "encoder": version,
+        "score_mix": score_mix(lexical_weight(version)),
         "threshold": threshold_for(tenant=request.tenant, version=version),
         "fit": latest_threshold_fit(tenant=request.tenant),
         "new_vacancies": new[Kind.VACANCIES],

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 from django.db import transaction
+from pgvector import SparseVector
 
+from matching.ml.lexical import HASH_DIM
 from matching.models import CandidateEmbedding, GlobalCalibration, Kind, ThresholdFit, VacancyEmbedding
 from matching.services import (
     MIN_LABELS_PER_CLASS,
@@ -22,7 +24,8 @@ DIMENSION = 384
 
 
 def labelled_pairs_with_similarities(tenant, similarities, good, *, prefix="p"):
-    """One (vacancy, candidate) pair per similarity, with stored vectors whose cosine is exactly that, marked."""
+    """One (vacancy, candidate) pair per similarity, with stored vectors whose cosine is exactly that, marked: the
+    dense and the lexical vectors alike, so the fused score a search serves is that similarity too."""
     n = len(similarities)
     # One transaction: the encode tasks the upserts queue go out after the synthetic vectors are committed, so a
     # worker already running finds them current and leaves them alone.
@@ -36,9 +39,12 @@ def labelled_pairs_with_similarities(tenant, similarities, good, *, prefix="p"):
         axis, other = np.eye(DIMENSION, dtype=np.float32)[:2]
         version, hashed = tenant.active_encoder, text_hash("V")
         VacancyEmbedding.objects.bulk_create(
-            VacancyEmbedding(tenant=tenant, record_id=rid, encoder_version=version, vector=axis, text_hash=hashed)
+            VacancyEmbedding(
+                tenant=tenant, record_id=rid, encoder_version=version, vector=axis, text_hash=hashed,
+                lexical=SparseVector({0: 1.0}, HASH_DIM),
+            )
             for rid in vacancies
-        )
+        )  # fmt: skip
         CandidateEmbedding.objects.bulk_create(
             CandidateEmbedding(
                 tenant=tenant,
@@ -46,6 +52,7 @@ def labelled_pairs_with_similarities(tenant, similarities, good, *, prefix="p"):
                 encoder_version=version,
                 vector=s * axis + np.sqrt(1 - s * s) * other,
                 text_hash=text_hash("C"),
+                lexical=SparseVector({0: float(s), 1: float(np.sqrt(1 - s * s))}, HASH_DIM),
             )
             for rid, s in zip(candidates, similarities, strict=True)
         )

@@ -102,6 +102,7 @@ class Command(BaseCommand):
                 "threshold_source": result.threshold_source,
                 "requirements": result.requirements,
                 "no_strong_match": result.no_strong_match,
+                "lexical_weight": result.lexical_weight,
                 "results": rows,
                 "excluded": excluded,
             }
