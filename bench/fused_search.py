@@ -9,7 +9,7 @@ product's (ml/lexical.py) over title + sentence. Every record has a bucket 0..9;
 Queries: --queries labels with one typo per word of 4+ letters (bench/lexical_weight.py's typo) and as many
 JobBERT validation titles as typed, each encoded for real; its right rows are its occupation's.
 Ground truth for recall: the exact fused ranking (ORDER BY the fused expression, no index). The HNSW path is the
-product's (services/search.py): iterative relaxed-order scan by the dense distance, the pool re-scored by the fused
+product's (services/nearest.py): iterative relaxed-order scan by the dense distance, the pool re-scored by the fused
 score in Python. Full text: to_tsvector('english', title || ' ' || description) with a GIN index, the query's
 words OR-ed, ranked by ts_rank_cd; sparsevec: ORDER BY lexical <#> q (exact; no sparse index).
 

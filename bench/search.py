@@ -11,7 +11,7 @@ each, so the planner never picks another layout's index):
   hnsw.iterative_scan = relaxed_order, re-sorted, and the exact query when fewer than 10 rows come back.
 - shared-halfvec: the same on vector::halfvec(384) (half the index size).
 - tenant-hnsw: a partial HNSW only for tenant 1 (the only tenant past --own-index-rows), exact scans for the rest.
-- planned: the product (services/search.py, index_sql.py): on one table, the shared HNSW and a partial HNSW
+- planned: the product (services/nearest.py, index_sql.py): on one table, the shared HNSW and a partial HNSW
   (ef_construction 128, as the product builds it) for each tenant past --own-index-rows. Count the tenant's rows
   that pass the filter, stopping at --exact-max-rows + 1 on the records' (tenant, bucket) index; rank them exactly
   when that many or fewer, else walk the HNSW the planner picks (and the exact query when it comes back short).

@@ -1,7 +1,7 @@
 """HNSW indexes: one partial index per encoder version and table, on a cast to that version's dimension.
 
 The embedding column has no fixed dimension (versions differ), so the index is on an expression; a query uses it
-only when it orders by the same cast and filters on the same encoder_version_id (see services/search.py).
+only when it orders by the same cast and filters on the same encoder_version_id (see services/nearest.py).
 
 Only the tables' owner may create indexes, and the app role is not the owner (tenants/rls.py), so after each
 migrate the owner installs INDEX_FUNCTION: a SECURITY DEFINER function that builds exactly these indexes from two

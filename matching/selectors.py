@@ -12,7 +12,7 @@ from .errors import MatchingError
 from .models import CalibrationPolicy, EncoderVersion, GlobalCalibration, Job, Kind, Record, ThresholdFit
 from .services.calibration import MIN_LABELS_PER_CLASS, Threshold, policy_for, threshold_for
 from .services.filters import SearchFilters
-from .services.search import hnsw_search_settings, nearest_rows
+from .services.nearest import hnsw_search_settings, nearest_rows
 
 
 def get_record(*, tenant: Tenant, kind: Kind, record_id: int | str) -> Record:

@@ -29,6 +29,7 @@ from .feedback import (
 from .filters import SearchFilters
 from .global_calibration import calibrate_global, ensure_global_calibrations
 from .lexical import lexical_weight, score_mix
+from .nearest import Match
 from .records import (
     MAX_BULK_ROWS,
     RecordInput,
@@ -41,7 +42,7 @@ from .records import (
     upsert_records,
     validate_record,
 )
-from .search import MAX_K, Match, RuleEffect, SearchResult, search
+from .search import MAX_K, RuleEffect, SearchResult, search
 from .versions import ensure_base_encoder, ensure_default_encoder, prepare_versions
 
 __all__ = [

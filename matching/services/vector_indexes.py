@@ -1,5 +1,5 @@
 """HNSW indexes, built only where a search can use one: a search that keeps at most SEARCH_EXACT_MAX_ROWS rows is
-ranked exactly (services/search.py), so small tenants need no graph at all.
+ranked exactly (services/nearest.py), so small tenants need no graph at all.
 
 - A large tenant gets its own graph (index_sql.py) for its active version, and a re-index builds it before the
   switch. Once a tenant is a minority of a big table, the shared graph serves its filtered searches poorly

@@ -14,7 +14,7 @@ from matching.services import SearchFilters, encode_records, labelled_pairs, rec
 from matching.services.calibration import labelled_set
 from matching.services.encoding import encoder_for
 from matching.services.lexical import from_sparsevec, lexical_weight, record_lexical, text_lexical
-from matching.services.search import hnsw_search_settings, nearest, nearest_rows
+from matching.services.nearest import hnsw_search_settings, nearest, nearest_rows
 from rules.services import Actor, create_rule
 from tenants.scoping import tenant_scope
 from tests.factories import candidate, vacancy

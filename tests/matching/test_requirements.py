@@ -6,8 +6,8 @@ from django.db import connection
 
 from matching.models import CandidateEmbedding, Kind
 from matching.services import SearchFilters, search, upsert_records
+from matching.services.nearest import nearest
 from matching.services.requirements import policy_for, requirements_q, set_requirement_policy
-from matching.services.search import nearest
 from tenants.scoping import tenant_scope
 from tests.factories import candidate, vacancy
 

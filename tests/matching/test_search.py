@@ -4,7 +4,7 @@ from django.db import connection
 
 from matching.models import CandidateEmbedding, Kind
 from matching.services import SearchFilters, search, upsert_records
-from matching.services.search import few_enough_for_exact, hnsw_search_settings, nearest, nearest_rows
+from matching.services.nearest import few_enough_for_exact, hnsw_search_settings, nearest, nearest_rows
 from tenants.scoping import tenant_scope
 from tests.factories import candidate, vacancy
 

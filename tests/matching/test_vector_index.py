@@ -9,8 +9,8 @@ from django.db import DatabaseError, connection, transaction
 
 from matching.index_sql import create_vector_indexes, index_name, tenant_index_name
 from matching.models import EncoderVersion, Kind
-from matching.services import encode_records, upsert_records
-from matching.services.search import SearchFilters, hnsw_search_settings, nearest_rows
+from matching.services import SearchFilters, encode_records, upsert_records
+from matching.services.nearest import hnsw_search_settings, nearest_rows
 from matching.services.vector_indexes import cross_tenant_ensure_indexes, missing_indexes
 from tenants.scoping import tenant_scope
 
