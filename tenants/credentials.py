@@ -32,11 +32,33 @@ RECORD_TTL_S = 300
 MARKER = "db"  # "ask the database": written on every change of a key
 LAST_USED_EVERY_S = 60  # last_used_at is written at most this often per key
 
+# One sliding window per limit (a sorted set of request times): FIRST is the ARGV index of the first limit's
+# triple (counter key, limit, window seconds), SUFFIX what the counter key is completed with, MEMBER this request.
+_WINDOWS = """local verdicts = {}
+for i = FIRST, #ARGV, 3 do
+  local key, limit, window = ARGV[i] .. SUFFIX, tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) < limit then
+    redis.call('ZADD', key, now, MEMBER)
+    redis.call('EXPIRE', key, math.ceil(window))
+    table.insert(verdicts, {1, ''})
+  else
+    table.insert(verdicts, {0, redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]})
+  end
+end
+"""
+
+
+def _windows(first: int, suffix: str, member: str) -> str:
+    return _WINDOWS.replace("FIRST", str(first)).replace("SUFFIX", suffix).replace("MEMBER", member)
+
+
 # ARGV: record key, record to store ("" to read), record TTL, tenant counter prefix, shared counter key, last-used
 # key prefix, last-used interval, now, member, the secret's hash, then per limit: counter key prefix, limit, window
 # seconds. Returns {record or false}, {record, 'bad'} for a wrong secret (nothing counted), or {record, tenant
 # generation, shared generation ('' while missing), write last_used (0/1), {allowed, oldest} per limit}.
-_SCRIPT = """
+_SCRIPT = (
+    """
 local record = ARGV[2]
 if record ~= '' then
   redis.call('SET', ARGV[1], record, 'NX', 'EX', ARGV[3])
@@ -51,39 +73,21 @@ local ident = data['prefix']  -- unique and random: never a reused id's counters
 local gens = redis.call('MGET', ARGV[4] .. data['tenant'], ARGV[5])
 local used = redis.call('SET', ARGV[6] .. ident, '1', 'NX', 'EX', ARGV[7]) and 1 or 0
 local now = tonumber(ARGV[8])
-local verdicts = {}
-for i = 11, #ARGV, 3 do
-  local key = ARGV[i] .. ident
-  local limit, window = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  if redis.call('ZCARD', key) < limit then
-    redis.call('ZADD', key, now, ARGV[9])
-    redis.call('EXPIRE', key, math.ceil(window))
-    table.insert(verdicts, {1, ''})
-  else
-    table.insert(verdicts, {0, redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]})
-  end
-end
-return {record, gens[1] or '', gens[2] or '', used, verdicts}
 """
+    + _windows(11, "ident", "ARGV[9]")
+    + """return {record, gens[1] or '', gens[2] or '', used, verdicts}
+"""
+)
 
 # The same counting for a browser session's user: ARGV now, member, then per limit: counter key, limit, window.
-_COUNT_SCRIPT = """
+_COUNT_SCRIPT = (
+    """
 local now = tonumber(ARGV[1])
-local verdicts = {}
-for i = 3, #ARGV, 3 do
-  local key, limit, window = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  if redis.call('ZCARD', key) < limit then
-    redis.call('ZADD', key, now, ARGV[2])
-    redis.call('EXPIRE', key, math.ceil(window))
-    table.insert(verdicts, {1, ''})
-  else
-    table.insert(verdicts, {0, redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]})
-  end
-end
-return verdicts
 """
+    + _windows(3, "''", "ARGV[2]")
+    + """return verdicts
+"""
+)
 _scripts: dict[str, object] = {}
 _tenants = Memo()
 
