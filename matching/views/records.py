@@ -7,6 +7,8 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from jobmatch_site.errors import DomainError
@@ -205,7 +207,7 @@ def feedback(request: HttpRequest) -> HttpResponse:
             raise MatchingError("label must be good, bad or clear", field="label")
         if label == "clear":
             clear_feedback(tenant=request.tenant, vacancy=vacancy, candidate=candidate)
-            return render(request, "matching/_feedback.html", context)
+            return _marked(request, context, vacancy)
         with transaction.atomic():
             record_feedback(
                 tenant=request.tenant,
@@ -224,7 +226,18 @@ def feedback(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:  # matching's refusals and the shortlist's alike
         return render(request, "matching/_feedback.html", context | {"error": exc.message}, status=400)
     context["hit"]["label"] = label
-    return render(request, "matching/_feedback.html", context)
+    return _marked(request, context, vacancy)
+
+
+def _marked(request: HttpRequest, context: dict, vacancy: Record) -> HttpResponse:
+    """htmx swaps the buttons in place; a plain form post (no script, or a click before htmx bound a freshly
+    swapped form) goes back to the page it came from, which shows the mark as stored."""
+    if request.htmx:
+        return render(request, "matching/_feedback.html", context)
+    back = request.headers.get("referer", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("record", args=[Kind.VACANCIES, vacancy.pk])
+    return redirect(back)
 
 
 def _int(value: object) -> int:

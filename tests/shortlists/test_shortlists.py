@@ -31,7 +31,7 @@ def test_a_good_mark_adds_to_the_shortlist_and_a_bad_one_does_not(acme, acme_adm
     job, (dev, ops) = rows
     for person, label in ((dev, "good"), (ops, "bad")):
         pair = {"vacancy_id": job.pk, "candidate_id": person.pk, "query": "vacancy", "label": label}
-        assert acme_admin.post("/feedback/", pair).status_code == 200
+        assert acme_admin.post("/feedback/", pair, HTTP_HX_REQUEST="true").status_code == 200
     assert _entries(acme) == {"C-0": "shortlisted"}
 
 

@@ -61,11 +61,26 @@ def test_an_import_job_counts_every_row_it_read_refused_ones_too(acme, celery_wo
 def test_pressing_a_pressed_mark_clears_it(acme, acme_admin):
     v, c = vacancy(acme, "Nurse", encode=False), candidate(acme, "Nurse", encode=False)
     pair = {"vacancy_id": v.pk, "candidate_id": c.pk, "query": "vacancy"}
-    marked = acme_admin.post("/feedback/", pair | {"label": "good"}).content.decode()
+    marked = acme_admin.post("/feedback/", pair | {"label": "good"}, HTTP_HX_REQUEST="true").content.decode()
     assert 'value="clear" class="good" aria-pressed="true"' in marked
-    cleared = acme_admin.post("/feedback/", pair | {"label": "clear"})
+    cleared = acme_admin.post("/feedback/", pair | {"label": "clear"}, HTTP_HX_REQUEST="true")
     assert cleared.status_code == 200
     assert 'aria-pressed="true"' not in cleared.content.decode()
+    with tenant_scope(acme.id):
+        assert not Feedback.objects.filter(tenant=acme).exists()
+
+
+def test_a_plain_form_post_of_a_mark_stores_it_and_goes_back_to_the_page(acme, acme_admin):
+    """Without htmx (no script, or a press before htmx bound a freshly swapped form) the buttons still work."""
+    v, c = vacancy(acme, "Nurse", encode=False), candidate(acme, "Nurse", encode=False)
+    pair = {"vacancy_id": v.pk, "candidate_id": c.pk, "query": "vacancy"}
+    page = f"http://testserver/vacancies/{v.pk}/?sort=grade"
+    response = acme_admin.post("/feedback/", pair | {"label": "good"}, HTTP_REFERER=page)
+    assert response.status_code == 302 and response["Location"] == page
+    with tenant_scope(acme.id):
+        assert Feedback.objects.get(tenant=acme).label == Feedback.Label.GOOD
+    elsewhere = acme_admin.post("/feedback/", pair | {"label": "clear"}, HTTP_REFERER="https://evil.example/")
+    assert elsewhere.status_code == 302 and elsewhere["Location"] == f"/vacancies/{v.pk}/"  # never off-site
     with tenant_scope(acme.id):
         assert not Feedback.objects.filter(tenant=acme).exists()
 
