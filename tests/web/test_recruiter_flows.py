@@ -77,6 +77,9 @@ def test_shortlist_from_the_matches_move_through_the_pipeline_and_export(team, l
     expect(first.get_by_role("link", name="on the shortlist")).to_be_visible()
     assert page.evaluate("document.activeElement.classList.contains('good')")
     assert _statuses(acme) == {first_id: "shortlisted"}
+    # The swapped-in form is bound once htmx has settled: a key pressed in the same few ms would submit it as a
+    # plain form (which stores the mark too, but reloads the page, and focus with it).
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     page.keyboard.press("Enter")
     expect(first.get_by_role("button", name="good")).to_have_attribute("aria-pressed", "false")
     assert page.evaluate("document.activeElement.classList.contains('good')")
