@@ -181,6 +181,23 @@ def warm_up_head(model, config: TrainConfig, pairs: list[Pair], progress=None) -
             optimizer.zero_grad(set_to_none=True)
 
 
+LONG_TEXT_CHARS = 80  # titles sit below it; the description positives (first sentences, up to 300 chars) above
+
+
+def pooled(model, texts: list[str]) -> torch.Tensor:
+    """The model's pooled vectors of texts, in order, short and long texts padded apart: in one padded batch every
+    title runs at the length of the longest description (about 2.4x the tokens of a training step, same vectors)."""
+    buckets = [[i for i, text in enumerate(texts) if (len(text) > LONG_TEXT_CHARS) == long] for long in (False, True)]
+    buckets = [bucket for bucket in buckets if bucket]
+    parts = []
+    for bucket in buckets:
+        features = model.preprocess([texts[i] for i in bucket])
+        features = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in features.items()}
+        parts.append(model(features)["sentence_embedding"])
+    order = torch.tensor([i for bucket in buckets for i in bucket], device=parts[0].device)
+    return torch.cat(parts)[torch.argsort(order)]
+
+
 def guide_vectors(pairs: list[Pair], encode: Callable[[list[str]], np.ndarray]) -> dict[str, np.ndarray]:
     """Every text of the pairs under the frozen guide model (encoded once: the guide never changes)."""
     texts = sorted({p.anchor for p in pairs} | {p.positive for p in pairs})
@@ -259,14 +276,12 @@ def train(
         if config.max_minutes is not None and time.monotonic() - started > config.max_minutes * 60:
             stopped_early = True
             break
-        features = [model.preprocess([getattr(p, side) for p in batch]) for side in ("anchor", "positive")]
-        features = [{k: v.to(model.device) if torch.is_tensor(v) else v for k, v in f.items()} for f in features]
         groups = torch.tensor([labels_of.setdefault(p.group, len(labels_of)) for p in batch], device=model.device)
         ignore = ignored_pairs(batch, guide=guided, margin=config.guide_margin, related=related or {})
         if ignore is not None:
             ignore = ignore.to(model.device)
             masked.append(float(ignore.sum()) / (len(batch) * (len(batch) - 1)))
-        anchors, positives = (model(f)["sentence_embedding"] for f in features)
+        anchors, positives = (pooled(model, [getattr(p, side) for p in batch]) for side in ("anchor", "positive"))
         terms = loss_fn.terms(anchors, positives, groups, ignore)
         if "tcm" in terms and steps % SHARE_EVERY == 0:
             tcm_shares.append(_gradient_share(terms, (anchors, positives)))

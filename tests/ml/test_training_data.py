@@ -62,3 +62,25 @@ def test_a_masked_negative_drops_out_of_its_anchors_softmax():
     unmasked = group_masked_in_batch_loss(anchors, positives, groups)  # row 0 ties its positive with the synonym
     masked = group_masked_in_batch_loss(anchors, positives, groups, ignore=ignore)  # row 0 has nothing to beat
     assert (round(float(unmasked), 4), round(float(masked), 4)) == (round(log2, 4), round(log2 / 2, 4))
+
+
+def test_titles_and_descriptions_are_padded_apart_and_keep_their_vectors_and_order():
+    from sentence_transformers import SentenceTransformer
+
+    from matching.ml.encoder import BASE_MODEL, resolve_model_path
+    from matching.ml.train import pooled
+
+    model = SentenceTransformer(str(resolve_model_path(BASE_MODEL)), device="cpu").eval()
+    texts = ["registered nurse", "Nurses care for patients in hospitals, clinics and homes. " * 3, "welder", "chef"]
+    padded_lengths, preprocess = [], model.preprocess
+
+    def counted(batch, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        padded_lengths.append(len(batch))
+        return preprocess(batch, *args, **kwargs)
+
+    model.preprocess = counted
+    with torch.no_grad():
+        together = model.encode(texts, convert_to_tensor=True, batch_size=len(texts))
+        apart = pooled(model, texts)
+    assert padded_lengths[-2:] == [3, 1]  # the three titles in one batch, the description in its own
+    assert torch.allclose(apart, together, atol=1e-5)
