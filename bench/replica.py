@@ -25,7 +25,7 @@ setup_django()
 
 from django.db import connections, transaction  # noqa: E402
 
-from jobmatch_site import embedded  # noqa: E402
+from jobmatch_site import embedded_replica  # noqa: E402
 from jobmatch_site.replica import REPLICA, forget_replica_health  # noqa: E402
 from matching.management.demo import demo_rows  # noqa: E402
 from matching.models import Kind  # noqa: E402
@@ -119,16 +119,16 @@ def main() -> None:
     run(tenant, queries, searches=40, threads=args.threads)  # warm-up: the encoder, caches, connections
     results["primary alone"] = run(tenant, queries, searches=args.searches, threads=args.threads)
     try:
-        embedded.start_replica(NAME, fresh=True, shared_buffers="256MB")
+        embedded_replica.start_replica(NAME, fresh=True, shared_buffers="256MB")
         primary = connections["default"].settings_dict
-        wanted = {"default": primary, REPLICA: {**primary, "HOST": str(embedded.replica_paths(NAME)[1])}}
+        wanted = {"default": primary, REPLICA: {**primary, "HOST": str(embedded_replica.replica_paths(NAME)[1])}}
         connections.settings[REPLICA] = connections.configure_settings(wanted)[REPLICA]
         forget_replica_health()
         run(tenant, queries, searches=40, threads=args.threads)
         results["primary + replica"] = run(tenant, queries, searches=args.searches, threads=args.threads)
     finally:
         connections.close_all()
-        embedded.stop_replica(NAME, remove=True)
+        embedded_replica.stop_replica(NAME, remove=True)
     print(f"{args.rows} rows, {args.searches} searches (k 10), {args.threads} threads, {os.cpu_count()} CPUs")
     print(f"{'mode':<20} {'searches/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'vector queries replica/primary':>32}")
     for mode, row in results.items():

@@ -55,20 +55,26 @@ def connect(shared_buffers: str, maintenance_work_mem: str):  # noqa: ANN201
     import psycopg
     from pgvector.psycopg import register_vector
 
-    from jobmatch_site import embedded
+    from jobmatch_site import embedded_postgres
 
-    embedded.start_postgres()
-    _, socket_dir = embedded.postgres_paths()
-    admin = psycopg.connect(host=str(socket_dir), user=embedded.OWNER_ROLE, dbname="postgres", autocommit=True)
+    embedded_postgres.start_postgres()
+    _, socket_dir = embedded_postgres.postgres_paths()
+    admin = psycopg.connect(host=str(socket_dir), user=embedded_postgres.OWNER_ROLE, dbname="postgres", autocommit=True)
     if admin.execute("SHOW shared_buffers").fetchone()[0].upper() != shared_buffers.upper():
-        embedded.stop_postgres()  # our own bench server, started earlier with other settings
-        embedded.start_postgres()
-        admin = psycopg.connect(host=str(socket_dir), user=embedded.OWNER_ROLE, dbname="postgres", autocommit=True)
+        embedded_postgres.stop_postgres()  # our own bench server, started earlier with other settings
+        embedded_postgres.start_postgres()
+        admin = psycopg.connect(
+            host=str(socket_dir), user=embedded_postgres.OWNER_ROLE, dbname="postgres", autocommit=True
+        )
     if admin.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_search'").fetchone() is None:
         admin.execute("CREATE DATABASE bench_search")
     # prepare_threshold=None: a prepared generic plan would ignore the SET LOCALs below (environment notes).
     conn = psycopg.connect(
-        host=str(socket_dir), user=embedded.OWNER_ROLE, dbname="bench_search", autocommit=True, prepare_threshold=None
+        host=str(socket_dir),
+        user=embedded_postgres.OWNER_ROLE,
+        dbname="bench_search",
+        autocommit=True,
+        prepare_threshold=None,
     )
     conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
     register_vector(conn)

@@ -85,16 +85,18 @@ if database_url := env_str("DATABASE_URL"):
     migration_url = env_str("MIGRATION_DATABASE_URL")
     MIGRATION_DATABASE = database_from_url(migration_url, name="MIGRATION_DATABASE_URL") if migration_url else None
 else:
-    from . import embedded
+    from . import embedded_postgres
 
-    DATABASES = {"default": database_from_url(embedded.postgres_url(embedded.APP_ROLE))}
-    MIGRATION_DATABASE = database_from_url(embedded.postgres_url(embedded.OWNER_ROLE))
+    DATABASES = {"default": database_from_url(embedded_postgres.postgres_url(embedded_postgres.APP_ROLE))}
+    MIGRATION_DATABASE = database_from_url(embedded_postgres.postgres_url(embedded_postgres.OWNER_ROLE))
 # A streaming read replica for search (jobmatch_site/replica.py, docs/scaling.md): DATABASE_REPLICA_URL, as the app
-# role like DATABASE_URL, or with the embedded server EMBEDDED_PG_REPLICA=1 starts one of its own (embedded.py).
+# role like DATABASE_URL, or with the embedded server EMBEDDED_PG_REPLICA=1 starts one of its own (embedded_replica.py).
 if replica_url := env_str("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = database_from_url(replica_url, name="DATABASE_REPLICA_URL")
 elif not database_url and env_bool("EMBEDDED_PG_REPLICA", False):
-    DATABASES["replica"] = database_from_url(embedded.replica_url(embedded.APP_ROLE))
+    from . import embedded_replica
+
+    DATABASES["replica"] = database_from_url(embedded_replica.replica_url(embedded_replica.APP_ROLE))
 if "replica" in DATABASES:
     DATABASES["replica"]["OPTIONS"].setdefault("connect_timeout", "2")  # a replica that is down: the primary serves
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # the test database arrives by replication, not CREATE

@@ -1,9 +1,9 @@
 from django.urls import path
 
-from . import api, normalize_api
+from . import api, normalize_api, search_api
 
 urlpatterns = [
-    path("search/", api.SearchApi.as_view(), name="api-search"),
+    path("search/", search_api.SearchApi.as_view(), name="api-search"),
     path("normalize/", normalize_api.NormalizeApi.as_view(), name="api-normalize"),
     path("vacancies/", api.VacancyListApi.as_view(), name="api-vacancies"),
     path("vacancies/bulk/", api.VacancyBulkUpsertApi.as_view(), name="api-vacancies-bulk"),

@@ -1,12 +1,12 @@
-"""The search API's hand-built JSON (matching/api.py search_json) says what the documented serializer
+"""The search API's hand-built JSON (matching/search_api.py search_json) says what the documented serializer
 (SearchApi.Result, the schema's source) would: field for field, for a search that has every part."""
 
 import json
 
 import pytest
 
-from matching.api import SearchApi, search_json
 from matching.models import Kind, ThresholdFit
+from matching.search_api import SearchApi, search_json
 from matching.services import search
 from matching.services.confidence import load_shipped_confidence
 from rules.services import Actor, create_rule

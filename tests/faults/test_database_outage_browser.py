@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db import connections
 from django.test import Client
 
-from jobmatch_site import embedded
+from jobmatch_site import embedded_postgres
 from tenants.services import ensure_member
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -26,11 +26,11 @@ def browser(acme) -> Client:
 
 
 def test_a_logged_in_browser_gets_503_with_retry_after_while_the_database_is_down(browser):
-    embedded.stop_postgres(mode="immediate")
+    embedded_postgres.stop_postgres(mode="immediate")
     try:
         api, page = browser.get("/api/v1/vacancies/"), browser.get("/")
     finally:
-        embedded.start_postgres()
+        embedded_postgres.start_postgres()
         connections.close_all()
     assert (api.status_code, api.headers.get("Retry-After")) == (503, "5")
     assert api.headers["Content-Type"] == "application/json"

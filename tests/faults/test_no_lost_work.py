@@ -1,7 +1,7 @@
 """No lost work: kill -9 the worker, stop Redis, crash PostgreSQL; afterwards every row is there, encoded once.
 
-Each test restores what it stopped (worker, Redis, PostgreSQL of this worktree's var/, via embedded.py) before it
-ends, and every wait is bounded.
+Each test restores what it stopped (worker, Redis, PostgreSQL of this worktree's var/, via embedded.py and
+embedded_postgres.py) before it ends, and every wait is bounded.
 """
 
 import subprocess
@@ -13,7 +13,7 @@ import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
-from jobmatch_site import embedded
+from jobmatch_site import embedded, embedded_postgres
 from jobmatch_site.celery import app
 from matching.models import Vacancy, VacancyEmbedding
 from tenants.scoping import tenant_scope
@@ -150,10 +150,10 @@ def test_a_postgres_crash_during_bulk_upserts_keeps_every_acknowledged_row_and_n
     writer.start()
     try:
         wait_until(lambda: len(writer.acknowledged) >= 3, timeout_s=60, what="3 acknowledged upserts")
-        embedded.stop_postgres(mode="immediate")  # a crash: no checkpoint, recovery replays the WAL
+        embedded_postgres.stop_postgres(mode="immediate")  # a crash: no checkpoint, recovery replays the WAL
         time.sleep(1)
     finally:
-        embedded.start_postgres()
+        embedded_postgres.start_postgres()
     connections.close_all()
     acknowledged_before = len(writer.acknowledged)
     wait_until(lambda: len(writer.acknowledged) >= acknowledged_before + 3, timeout_s=60, what="writes to resume")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from jobmatch_site import embedded
+from jobmatch_site import embedded_postgres
 from jobmatch_site.supervisor import Child, Supervisor, backoff_s
 from tests.conftest import ROOT, wait_until
 
@@ -114,7 +114,7 @@ def test_a_supervised_child_killed_with_sigkill_is_started_again():
     finally:
         stop.set()
         loop.join(timeout=40)
-    assert not embedded.process_alive(again)
+    assert not embedded_postgres.process_alive(again)
 
 
 def test_what_a_killed_child_left_running_is_killed_before_it_starts_again(tmp_path):
@@ -129,7 +129,7 @@ def test_what_a_killed_child_left_running_is_killed_before_it_starts_again(tmp_p
         grandchild.unlink()
         os.kill(supervisor.children[0].process.pid, signal.SIGKILL)
         wait_until(grandchild.exists, timeout_s=10, what="the restart")
-        assert not embedded.process_alive(left)
+        assert not embedded_postgres.process_alive(left)
     finally:
         stop.set()
         loop.join(timeout=40)
@@ -164,7 +164,7 @@ def test_a_stop_signal_ends_the_supervisor_and_every_child(stop_signal):
         assert supervised.process.wait(timeout=40) == 0
     finally:
         supervised.end()
-    assert [pid for pid in pids if embedded.process_alive(pid)] == []
+    assert [pid for pid in pids if embedded_postgres.process_alive(pid)] == []
 
 
 def test_embedded_status_says_stopped_right_after_its_redis_is_killed(own_var):

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from django.db import DatabaseError, connections, router
 
-from jobmatch_site import embedded
+from jobmatch_site import embedded_postgres, embedded_replica
 from jobmatch_site.replica import REPLICA, forget_replica_health, replica_reads
 from matching.models import Kind, Vacancy
 from matching.services import search
@@ -34,9 +34,11 @@ def streaming_replica(django_db_setup, django_db_blocker) -> Iterator[None]:
     """A fresh standby of the test server, registered as the `replica` alias; stopped, its slot dropped and its
     data deleted at the end whatever happened (the session's end stops it too: embedded.stop_started_here)."""
     try:
-        embedded.start_replica(NAME, fresh=True, shared_buffers="128MB")
+        embedded_replica.start_replica(NAME, fresh=True, shared_buffers="128MB")
         primary = connections["default"].settings_dict
-        wanted = {REPLICA: {**primary, "HOST": str(embedded.replica_paths(NAME)[1]), "TEST": {"MIRROR": "default"}}}
+        wanted = {
+            REPLICA: {**primary, "HOST": str(embedded_replica.replica_paths(NAME)[1]), "TEST": {"MIRROR": "default"}}
+        }
         connections.settings[REPLICA] = connections.configure_settings({"default": primary, **wanted})[REPLICA]
         forget_replica_health()
         yield
@@ -46,7 +48,7 @@ def streaming_replica(django_db_setup, django_db_blocker) -> Iterator[None]:
             del connections[REPLICA]
             del connections.settings[REPLICA]
         forget_replica_health()
-        embedded.stop_replica(NAME, remove=True)
+        embedded_replica.stop_replica(NAME, remove=True)
 
 
 @pytest.fixture(autouse=True)
@@ -59,8 +61,8 @@ def fresh_health(streaming_replica, settings) -> Iterator[None]:
 
 def _owner_on_replica() -> psycopg.Connection:
     return psycopg.connect(
-        host=str(embedded.replica_paths(NAME)[1]),
-        user=embedded.OWNER_ROLE,
+        host=str(embedded_replica.replica_paths(NAME)[1]),
+        user=embedded_postgres.OWNER_ROLE,
         dbname=connections["default"].settings_dict["NAME"],
         autocommit=True,
     )
@@ -148,26 +150,26 @@ def test_a_replica_that_goes_down_leaves_search_on_the_primary(acme):
     wait_for_replay()
     try:
         assert _search_counting(acme, welder)[1] > 0  # served by the replica, which is then stopped under it
-        embedded.stop_replica(NAME)
+        embedded_replica.stop_replica(NAME)
         assert _search_counting(acme, welder)[0] == ["ours"]  # its checked health still says up: retried on the primary
         found, on_replica, on_primary = _search_counting(acme, welder)  # now known to be down
         assert (found, on_replica, on_primary > 0) == (["ours"], 0, True)
     finally:
-        embedded.start_replica(NAME)
+        embedded_replica.start_replica(NAME)
         connections[REPLICA].close()
 
 
 def test_the_end_of_the_process_that_started_a_replica_stops_it():
     name = "replica-test-exit"
     started_and_stopped = (
-        "from jobmatch_site import embedded\n"
-        f"assert embedded.start_replica({name!r}, fresh=True, shared_buffers='32MB')\n"
+        "from jobmatch_site import embedded, embedded_replica\n"
+        f"assert embedded_replica.start_replica({name!r}, fresh=True, shared_buffers='32MB')\n"
         "print(embedded.stop_started_here())\n"
     )
     try:
         result = subprocess.run([sys.executable, "-c", started_and_stopped], env=subprocess_env(), cwd=ROOT,
                                 capture_output=True, text=True, timeout=90)  # fmt: skip
         assert result.returncode == 0, result.stderr
-        assert f"replica:{name}" in result.stdout and not embedded.replica_running(name)
+        assert f"replica:{name}" in result.stdout and not embedded_replica.replica_running(name)
     finally:
-        embedded.stop_replica(name, remove=True)
+        embedded_replica.stop_replica(name, remove=True)
