@@ -7,8 +7,10 @@ ESCO occupation as the demo builds them (an alternative label as the title, the 
 description). A query's target is its own occupation's record; ties count at their expected rank. The weights are
 chosen on half A of the titles (by distinct title, seed 0) and reported on half B.
 
-Not a test. Usage: .venv/bin/python bench/lexical_weight.py [--titles N]; writes bench/results/lexical_weight.json.
-The dense vectors are cached in var/experiments/cache/.
+Not a test. Usage: .venv/bin/python bench/lexical_weight.py [--titles N] [--encoder ARTIFACT]; writes
+bench/results/lexical_weight.json (lexical_weight_<name>.json for another encoder). ARTIFACT is what an encoder
+version's artifact_path holds (default: the base model; `shipped:jobmatch-minilm-v1` for the shipped learned one).
+The dense vectors are cached in var/experiments/cache/, per encoder.
 """
 
 import argparse
@@ -63,10 +65,11 @@ def typo(text: str, rng: np.random.Generator) -> str:
     return " ".join(words)
 
 
-def dense(name: str, texts: list[str]) -> np.ndarray:
-    path = CACHE / f"lexical_weight_{name}.npy"
+def dense(name: str, texts: list[str], artifact: str = BASE_MODEL) -> np.ndarray:
+    tag = "" if artifact == BASE_MODEL else "_" + artifact.replace(":", "_").replace("/", "_")
+    path = CACHE / f"lexical_weight_{name}{tag}.npy"
     if not path.exists():
-        model = load_encoder(BASE_MODEL, backend=settings.ENCODER_BACKEND, cache_dir=settings.ENCODER_CACHE_DIR)
+        model = load_encoder(artifact, backend=settings.ENCODER_BACKEND, cache_dir=settings.ENCODER_CACHE_DIR)
         CACHE.mkdir(parents=True, exist_ok=True)
         np.save(path, model.encode(texts, batch_size=128)[0])
     return np.load(path)
@@ -88,8 +91,12 @@ def metrics(scores: np.ndarray, targets: np.ndarray, queries: list[str], rows: n
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--titles", type=int, default=3000, help="validation titles sampled (seed 0)")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "lexical_weight.json")
+    parser.add_argument("--encoder", default=BASE_MODEL, help="an encoder version's artifact (default: base)")
+    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    if args.json is None:
+        tag = "" if args.encoder == BASE_MODEL else "_" + args.encoder.split(":")[-1].split("/")[-1]
+        args.json = ROOT / "bench" / "results" / f"lexical_weight{tag}.json"
     started = time.monotonic()
     rng = np.random.default_rng(0)
     occupations = [o for o in esco_occupations() if o.alt_labels]
@@ -105,12 +112,12 @@ def main() -> None:
     b = np.array([i for i, t in enumerate(titles) if t not in half_a])
     record_titles = [o.alt_labels[0] for o in occupations]
     descriptions = [o.description for o in occupations]
-    corpus = dense("corpus", [f"{t}. {d}" for t, d in zip(record_titles, descriptions, strict=True)])
+    corpus = dense("corpus", [f"{t}. {d}" for t, d in zip(record_titles, descriptions, strict=True)], args.encoder)
     encoder = lexical_encoder()
     sets = {}
     for name, texts in (("as typed", titles), ("misspelt", misspelt)):
         query_lex = as_matrix(encoder.encode(texts))
-        sets[name] = (texts, dense(name.replace(" ", "_"), texts) @ corpus.T, query_lex)
+        sets[name] = (texts, dense(name.replace(" ", "_"), texts, args.encoder) @ corpus.T, query_lex)
 
     corpora = {}
 
@@ -144,6 +151,7 @@ def main() -> None:
     best_tw, best_w = max(by_pair, key=lambda p: by_pair[p])
     caps = {nnz: fused_on(a, best_w, best_tw, nnz) for nnz in GRID_NNZ}
     report = {
+        "encoder": args.encoder,
         "titles": len(titles),
         "records": len(occupations),
         "half_a_titles": int(len(a)),
